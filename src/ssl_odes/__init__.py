@@ -1,0 +1,29 @@
+"""ssl_odes: the analytic learning dynamics of self-supervised learning, as JAX/diffrax ODEs.
+
+The public API is flat (``ssl_odes.simulate_byol_modes``, ``ssl_odes.Trajectory``, ...); the
+analytic companions of each flow live in its module (``ssl_odes.byol_modes.fixed_points``, ...).
+"""
+
+from . import byol_modes, stability
+from ._integrate import DEFAULT_MAX_STEPS, Solution, Status, integrate, solve, status_counts
+from .byol_modes import simulate_byol_modes
+from .stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
+from .trajectory import Trajectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MAX_STEPS",
+    "Solution",
+    "Status",
+    "Trajectory",
+    "byol_modes",
+    "classify_fixed_point",
+    "classify_scalar_fixed_point",
+    "integrate",
+    "jacobian",
+    "simulate_byol_modes",
+    "solve",
+    "stability",
+    "status_counts",
+]

@@ -1,0 +1,258 @@
+"""Validation and broadcasting of parameters, shared by every public function.
+
+Every public entry point of the package calls these helpers *before* anything is traced, so a bad
+value raises a :class:`ValueError` that names the parameter, the offending value and the allowed
+range. Nothing is silently clipped.
+
+The allowed range of each parameter name used across the papers lives in one table,
+:data:`PARAMETER_RANGES`, so that ``alpha_p`` means the same thing (and is checked the same way)
+in every flow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "Interval",
+    "PARAMETER_RANGES",
+    "check_real",
+    "check_scalar",
+    "check_integer",
+    "check_flag",
+    "check_choice",
+    "check_parameters",
+    "broadcast_parameters",
+    "resolve_dtype",
+    "time_grid",
+    "check_solver_options",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+    """A (possibly half-open, possibly unbounded) interval of the real line."""
+
+    lower: float = -math.inf
+    upper: float = math.inf
+    lower_closed: bool = True
+    upper_closed: bool = True
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        above = x >= self.lower if self.lower_closed else x > self.lower
+        below = x <= self.upper if self.upper_closed else x < self.upper
+        return above & below
+
+    def describe(self, name: str) -> str:
+        """The condition in words, e.g. ``"alpha_p > 0"`` or ``"0 <= gamma_ema < 1"``."""
+        has_lower = self.lower != -math.inf
+        has_upper = self.upper != math.inf
+        lo = "<=" if self.lower_closed else "<"
+        hi = "<=" if self.upper_closed else "<"
+        if has_lower and has_upper:
+            return f"{_fmt(self.lower)} {lo} {name} {hi} {_fmt(self.upper)}"
+        if has_lower:
+            return f"{name} {'>=' if self.lower_closed else '>'} {_fmt(self.lower)}"
+        if has_upper:
+            return f"{name} {hi} {_fmt(self.upper)}"
+        return f"{name} finite"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+REAL = Interval()
+POSITIVE = Interval(0.0, math.inf, lower_closed=False)
+NONNEGATIVE = Interval(0.0)
+
+#: Allowed range of every named parameter of the package (SPEC conventions). A flow that
+#: introduces a new parameter adds it here, once.
+PARAMETER_RANGES: dict[str, Interval] = {
+    # 002, Lemma 1 and Eqs 11-13
+    "alpha_p": POSITIVE,  # predictor learning-rate ratio
+    "beta": NONNEGATIVE,  # EMA rate (1 - gamma_ema) / lr
+    "eta": NONNEGATIVE,  # weight decay / lr
+    "sigma2": NONNEGATIVE,  # augmentation variance
+    "p0": REAL,  # initial predictor eigenvalue
+    "s0": NONNEGATIVE,  # initial eigenvalue of F = W X W^T (PSD)
+    "tau0": REAL,  # initial W_a / W ratio
+    "tau": REAL,
+    "p": REAL,  # a predictor eigenvalue (state)
+    "s": NONNEGATIVE,  # an eigenvalue of F (state)
+    # integration
+    "t1": POSITIVE,
+    "rtol": POSITIVE,
+    "atol": POSITIVE,
+    "bound": POSITIVE,
+}
+
+
+def check_real(name: str, value: Any, interval: Interval | None = None) -> np.ndarray:
+    """Convert ``value`` to a float64 NumPy array and check it is finite and inside ``interval``.
+
+    ``interval`` defaults to ``PARAMETER_RANGES[name]`` (or the whole real line when the name is
+    not in the table). Raises ``ValueError`` naming the parameter, the first offending value (and
+    its index for arrays) and the allowed range.
+
+    >>> check_real("alpha_p", [1.0, 2.0])
+    array([1., 2.])
+    >>> check_real("alpha_p", -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha_p must satisfy alpha_p > 0; got alpha_p=-1.0
+    """
+    if interval is None:
+        interval = PARAMETER_RANGES.get(name, REAL)
+    if isinstance(value, jax.core.Tracer):
+        raise ValueError(
+            f"{name} is a traced JAX value; the public simulators validate concrete values. "
+            "Inside jit/grad/vmap use the vector field with ssl_odes.solve instead."
+        )
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # pragma: no cover - defensive (ragged lists and the like)
+        raise ValueError(f"{name} must be a real number or array of real numbers; got {value!r}") from err
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} must be a real number or array of real numbers; got {value!r} (dtype {arr.dtype})"
+        )
+    arr = arr.astype(np.float64)
+    nonfinite = ~np.isfinite(arr)
+    if nonfinite.any():
+        raise ValueError(
+            f"{name} must be finite ({interval.describe(name)}); got {_describe_bad(name, arr, nonfinite)}"
+        )
+    outside = ~interval.contains(arr)
+    if outside.any():
+        raise ValueError(f"{name} must satisfy {interval.describe(name)}; got {_describe_bad(name, arr, outside)}")
+    return arr
+
+
+def _describe_bad(name: str, arr: np.ndarray, bad: np.ndarray) -> str:
+    if arr.ndim == 0:
+        return f"{name}={arr.item()!r}"
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    count = int(bad.sum())
+    more = f" ({count} offending entries)" if count > 1 else ""
+    return f"{name}={arr[index].item()!r} at index {index} of an array of shape {arr.shape}{more}"
+
+
+def check_scalar(name: str, value: Any, interval: Interval | None = None) -> float:
+    """Like :func:`check_real` but the value must be a single number."""
+    arr = check_real(name, value, interval)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar; got an array of shape {arr.shape}")
+    return float(arr)
+
+
+def check_integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """Check ``value`` is an integer with ``minimum <= value (<= maximum)``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
+            raise ValueError(f"{name} must be an integer >= {minimum}; got {name}={value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f"{minimum} <= {name} <= {maximum}" if maximum is not None else f"{name} >= {minimum}"
+        raise ValueError(f"{name} must satisfy {allowed}; got {name}={value!r}")
+    return value
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Check ``value`` is a Python or NumPy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {name}={value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Check ``value`` is one of the strings in ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {name}={value!r}")
+    return value
+
+
+def check_parameters(**values: Any) -> dict[str, np.ndarray]:
+    """Validate each keyword against :data:`PARAMETER_RANGES` and return float64 arrays."""
+    return {name: check_real(name, value) for name, value in values.items()}
+
+
+def broadcast_parameters(params: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """Broadcast arrays together with NumPy rules; return the broadcast arrays and batch shape.
+
+    >>> out, shape = broadcast_parameters({"p0": np.zeros(3), "eta": np.zeros((2, 1))})
+    >>> shape
+    (2, 3)
+    """
+    names = list(params)
+    try:
+        shape = np.broadcast_shapes(*(np.shape(params[n]) for n in names))
+    except ValueError as err:
+        shapes = ", ".join(f"{n}{tuple(np.shape(params[n]))}" for n in names)
+        raise ValueError(f"parameters do not broadcast together with NumPy rules: {shapes}") from err
+    return {n: np.broadcast_to(params[n], shape) for n in names}, tuple(shape)
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """The floating dtype of a run: ``None`` means JAX's default float (float64 under x64).
+
+    Asking for float64 while ``jax_enable_x64`` is off raises instead of silently running in
+    float32.
+    """
+    if dtype is None:
+        return np.dtype(jnp.zeros(()).dtype)
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"dtype must be float32 or float64; got dtype={dtype!r}") from err
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64; got dtype={dtype!r}")
+    if resolved == np.float64 and not jax.config.read("jax_enable_x64"):
+        raise ValueError(
+            "dtype=float64 needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "
+            "(or set JAX_ENABLE_X64=1) before creating arrays"
+        )
+    return resolved
+
+
+def time_grid(t1: Any, num_points: Any, ts: Any = None) -> np.ndarray:
+    """The output time grid: ``linspace(0, t1, num_points)``, or a user grid ``ts``.
+
+    A user grid must be 1-D, finite, start at ``t >= 0`` and be strictly increasing; the
+    integration always starts at ``t = 0``.
+    """
+    if ts is not None:
+        if t1 is not None or num_points is not None:
+            raise ValueError("give either ts or (t1, num_points), not both; got ts and t1/num_points")
+        grid = check_real("ts", ts, NONNEGATIVE)
+        if grid.ndim != 1 or grid.size < 2:
+            raise ValueError(f"ts must be a 1-D array of at least 2 times; got shape {grid.shape}")
+        if np.any(np.diff(grid) <= 0):
+            raise ValueError("ts must be strictly increasing")
+        if grid[-1] <= 0:
+            raise ValueError(f"ts must end at t > 0; got ts[-1]={grid[-1]!r}")
+        return grid
+    t1 = check_scalar("t1", t1)
+    num_points = check_integer("num_points", num_points, 2)
+    return np.linspace(0.0, t1, num_points)
+
+
+def check_solver_options(rtol: Any, atol: Any, max_steps: Any, bound: Any) -> dict[str, Any]:
+    """Validate the integrator options shared by every simulator.
+
+    ``rtol``/``atol``/``bound`` may be ``None`` (the dtype's default); otherwise positive finite
+    scalars. ``max_steps`` is an integer >= 1.
+    """
+    return {
+        "rtol": None if rtol is None else check_scalar("rtol", rtol),
+        "atol": None if atol is None else check_scalar("atol", atol),
+        "max_steps": check_integer("max_steps", max_steps, 1),
+        "bound": None if bound is None else check_scalar("bound", bound),
+    }
