@@ -115,3 +115,12 @@ def test_pytree_states_are_supported():
 def test_empty_batch_is_an_error():
     with pytest.raises(ValueError, match="at least one trajectory"):
         ssl_odes.integrate(linear_decay, np.ones((0,)), np.ones((0,)), TS, dtype=np.float64)
+
+
+def test_save_fn_saves_diagnostics_instead_of_the_state():
+    """save_fn(t, y, args) is evaluated at the output times (here |y|^2 of a 2-vector decaying at rate 1)."""
+    sol = ssl_odes.integrate(linear_decay, np.ones((2, 2)), np.ones((2, 1)), TS, dtype=np.float64, rtol=1e-10,
+                             atol=1e-12, save_fn=lambda t, y, args: {"norm2": jnp.sum(y**2), "t": t})
+    assert sol.ys["norm2"].shape == (2, 7)
+    np.testing.assert_allclose(sol.ys["norm2"][0], 2 * np.exp(-2 * TS), rtol=1e-8)
+    np.testing.assert_allclose(sol.ys["t"][1], TS)

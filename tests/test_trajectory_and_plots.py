@@ -86,3 +86,19 @@ def test_examples_write_their_figures(script, tmp_path):
     namespace["main"](out)
     assert out.stat().st_size > 50_000  # a three-panel figure, not an empty canvas
     plt.close("all")
+
+
+def test_cli_modes_writes_a_plot_and_rejects_bad_values(tmp_path):
+    from typer.testing import CliRunner
+
+    from ssl_odes.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "modes.png"
+    result = runner.invoke(app, ["modes", "--p0", "0.1", "--p0", "0.6", "--s0", "0.3", "--eta", "0.01", "--simsiam",
+                                 "--t1", "20", "--num-points", "51", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "status {'ok': 2}" in result.output and out.stat().st_size > 10_000
+    bad = runner.invoke(app, ["modes", "--alpha-p", "-1", "--out", str(out)])
+    assert bad.exit_code == 2 and "alpha_p must satisfy alpha_p > 0; got alpha_p=-1.0" in bad.output
+    assert "Simulate the decoupled" in runner.invoke(app, ["modes", "--help"]).output

@@ -35,12 +35,14 @@ def run_flow(
     flow: str,
     solver_options: Mapping[str, Any],
     settings: Mapping[str, Any] = (),
+    save_fn: Callable[[Any, Any, Any], Any] | None = None,
 ) -> Trajectory:
     """Integrate a batch of one flow and package it as a :class:`Trajectory`.
 
     ``y0`` and ``args`` are pytrees whose leaves have shape ``batch_shape + state_shape``;
-    ``outputs`` maps the integrated state pytree (leaves ``[*batch, time, *state]``) to named
-    variables.
+    ``outputs`` maps the saved pytree (leaves ``[*batch, time, ...]``) to named variables. The
+    saved pytree is the state, or ``save_fn(t, y, args)`` when given (e.g. eigenvalue diagnostics
+    of a large matrix state, so that memory does not grow with the state).
     """
     batch_ndim = len(batch_shape)
     n = math.prod(batch_shape)
@@ -63,6 +65,7 @@ def run_flow(
         jax.tree_util.tree_map(flatten, args),
         ts,
         dtype=dtype,
+        save_fn=save_fn,
         **options,
     )
     ys = jax.tree_util.tree_map(unflatten, solution.ys)
