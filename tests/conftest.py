@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 # Few, well-chosen examples: each example is a whole batch of trajectories.
 hypothesis.settings.register_profile(
-    "ssl_odes", max_examples=8, deadline=None, derandomize=True, print_blob=True,
+    "ssl_odes", max_examples=8, deadline=None, derandomize=True, database=None, print_blob=True,
     suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.data_too_large],
 )
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ssl_odes"))

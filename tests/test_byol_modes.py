@@ -193,25 +193,29 @@ def scalar_byol_vector_field(t, y, args):
     return jnp.stack([alpha_p * g * w - eta * w_p, w_p * g - eta * w, beta * (w - w_a)])
 
 
-@given(w0=uniform(0.2, 1.5, 8), wp0=uniform(-0.5, 1.5, 8), wa0=uniform(0.0, 1.5, 8), alpha_p=uniform(0.2, 5.0, 8),
+@given(w0=uniform(0.2, 1.5, 8), wp0=uniform(0.0, 1.5, 8), wa0=uniform(0.0, 1.5, 8), alpha_p=uniform(0.2, 5.0, 8),
        beta=uniform(0.0, 2.0, 8), eta=uniform(0.0, 0.2, 8), sigma2=uniform(0.0, 1.0, 8))
 def test_three_mode_system_equals_scalar_byol(w0, wp0, wa0, alpha_p, beta, eta, sigma2):
     """002 Sec 4: Eqs 11-13 are Eqs 2-4 at n1 = n2 = 1 with s = W^2, p = W_p, tau = W_a / W.
 
-    Both are integrated at rtol 1e-11; agreement to 1e-7 relative (the tau comparison divides by W,
-    which stays >= ~0.1 on these ranges over t = 10).
+    With W_p, W_a >= 0 the region p, tau >= 0 is invariant and W = W0 exp(int p g - eta) stays
+    positive, so W = sqrt(s) and W_a = tau sqrt(s). Both systems run at rtol 1e-11: p and s agree
+    to 1e-7 relative + 1e-10 absolute. tau = W_a/W is conditioned by 1/W: where a mode has
+    collapsed to s ~ 1e-8, s's absolute error ~1e-12 becomes ~1e-7 relative in tau sqrt(s), hence
+    1e-6 relative + 1e-9 absolute there (measured worst case: 4e-7 relative).
     """
     ts = np.linspace(0.0, 10.0, 101)
     reference = ssl_odes.integrate(scalar_byol_vector_field, np.stack([wp0, w0, wa0], -1),
                                    (alpha_p, beta, eta, sigma2), ts, dtype=np.float64, **TIGHT)
     assert np.all(reference.status == Status.OK)
     w_p, w, w_a = (np.asarray(reference.ys)[..., i] for i in range(3))
-    assert np.min(np.abs(w)) > 1e-2
+    assert np.all(w > -1e-12)  # positive up to the solver's absolute tolerance
     res = ssl_odes.simulate_byol_modes(wp0, w0**2, wa0 / w0, alpha_p=alpha_p, beta=beta, eta=eta, sigma2=sigma2,
                                        ts=ts, **TIGHT)
-    np.testing.assert_allclose(res.p, w_p, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(res.s, w**2, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(res.tau, w_a / w, rtol=1e-7, atol=1e-9)
+    assert res.ok.all()
+    np.testing.assert_allclose(res.p, w_p, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(res.s, w**2, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(res.tau * np.sqrt(np.maximum(res.s, 0.0)), w_a, rtol=1e-6, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------------------------

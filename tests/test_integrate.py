@@ -99,7 +99,7 @@ def test_float32_tolerances_and_dtype():
 def test_bucket_sizes_waste_at_most_a_third():
     for n in range(1, 5000):
         size = _bucket(n)
-        assert n <= size <= max(2, 1.5 * n)  # padding is at most a third of the padded batch
+        assert n <= size <= max(2, 1.5 * n, n + 1023)  # padding: a third at most, under 1024 for big batches
 
 
 def test_pytree_states_are_supported():

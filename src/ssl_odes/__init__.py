@@ -5,14 +5,16 @@ analytic companions of each flow live in its module (``ssl_odes.byol_modes.fixed
 """
 
 from . import byol_modes, stability
-from ._integrate import DEFAULT_MAX_STEPS, Solution, Status, integrate, solve, status_counts
+from ._integrate import DEFAULT_MAX_STEPS, Solution, Status, integrate, solve, status_counts, use_devices
 from .byol_modes import simulate_byol_modes
 from .stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
+from .sweep import Boundary, collapse_separatrix, critical_weight_decay, find_boundary, sensitivities, sweep
 from .trajectory import Trajectory
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Boundary",
     "DEFAULT_MAX_STEPS",
     "Solution",
     "Status",
@@ -20,10 +22,16 @@ __all__ = [
     "byol_modes",
     "classify_fixed_point",
     "classify_scalar_fixed_point",
+    "collapse_separatrix",
+    "critical_weight_decay",
+    "find_boundary",
     "integrate",
     "jacobian",
+    "sensitivities",
     "simulate_byol_modes",
     "solve",
     "stability",
     "status_counts",
+    "sweep",
+    "use_devices",
 ]

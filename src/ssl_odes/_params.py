@@ -33,6 +33,7 @@ __all__ = [
     "resolve_dtype",
     "time_grid",
     "check_solver_options",
+    "is_traced",
 ]
 
 
@@ -111,11 +112,12 @@ def check_real(name: str, value: Any, interval: Interval | None = None) -> np.nd
     """
     if interval is None:
         interval = PARAMETER_RANGES.get(name, REAL)
-    if isinstance(value, jax.core.Tracer):
-        raise ValueError(
-            f"{name} is a traced JAX value; the public simulators validate concrete values. "
-            "Inside jit/grad/vmap use the vector field with ssl_odes.solve instead."
-        )
+    if is_traced(value):
+        # Under jax.grad / jit / vmap the value is unknown: check what can be checked (a real
+        # dtype) and pass it through, so that every simulator is differentiable end to end.
+        if not jnp.issubdtype(value.dtype, jnp.floating) and not jnp.issubdtype(value.dtype, jnp.integer):
+            raise ValueError(f"{name} must be real; got a traced value of dtype {value.dtype}")
+        return value
     try:
         arr = np.asarray(value)
     except Exception as err:  # pragma: no cover - defensive (ragged lists and the like)
@@ -136,6 +138,11 @@ def check_real(name: str, value: Any, interval: Interval | None = None) -> np.nd
     return arr
 
 
+def is_traced(value: Any) -> bool:
+    """True for a value being traced by a JAX transformation (its numbers are not known yet)."""
+    return isinstance(value, jax.core.Tracer)
+
+
 def _describe_bad(name: str, arr: np.ndarray, bad: np.ndarray) -> str:
     if arr.ndim == 0:
         return f"{name}={arr.item()!r}"
@@ -150,7 +157,7 @@ def check_scalar(name: str, value: Any, interval: Interval | None = None) -> flo
     arr = check_real(name, value, interval)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar; got an array of shape {arr.shape}")
-    return float(arr)
+    return arr if is_traced(arr) else float(arr)
 
 
 def check_integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
@@ -197,6 +204,8 @@ def broadcast_parameters(params: Mapping[str, np.ndarray]) -> tuple[dict[str, np
     except ValueError as err:
         shapes = ", ".join(f"{n}{tuple(np.shape(params[n]))}" for n in names)
         raise ValueError(f"parameters do not broadcast together with NumPy rules: {shapes}") from err
+    if any(is_traced(params[n]) for n in names):
+        return {n: jnp.broadcast_to(params[n], shape) for n in names}, tuple(shape)
     return {n: np.broadcast_to(params[n], shape) for n in names}, tuple(shape)
 
 

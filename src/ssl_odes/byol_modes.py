@@ -184,6 +184,10 @@ def simulate_byol_modes(
         ``[*batch, time]``; ``status`` ``[*batch]``; the parameters; ``dtype``;
         ``.to_xarray()``.
 
+    Differentiable: the numeric parameters and initial conditions may be traced by ``jax.grad``
+    / ``jax.jacrev`` (value checks then apply to the concrete call only), e.g.
+    ``jax.grad(lambda eta: simulate_byol_modes(0.5, 0.25, eta=eta, t1=50.0).final("p"))(0.01)``.
+
     Example:
         >>> import numpy as np, ssl_odes
         >>> res = ssl_odes.simulate_byol_modes(p0=[0.1, 0.3], s0=0.5, eta=[[0.0], [0.01]], simsiam=True, t1=50.0)
@@ -211,14 +215,15 @@ def simulate_byol_modes(
     params = _params.check_parameters(**given)
     full, batch_shape = _params.broadcast_parameters(params)
 
+    # jnp (not np) so that traced parameters flow through: every simulator is differentiable.
     if simsiam:
-        y0 = np.stack([full["p0"], full["s0"]], axis=-1)
+        y0 = jnp.stack([full["p0"], full["s0"]], axis=-1)
         args = PhasePlaneParameters(
             alpha_p=full["alpha_p"], eta=full["eta"], sigma2=full["sigma2"], tau=np.ones(batch_shape)
         )
         field = phase_plane_vector_field
     else:
-        y0 = np.stack([full["p0"], full["s0"], full["tau0"]], axis=-1)
+        y0 = jnp.stack([full["p0"], full["s0"], full["tau0"]], axis=-1)
         args = ModeParameters(alpha_p=full["alpha_p"], beta=full["beta"], eta=full["eta"], sigma2=full["sigma2"])
         field = byol_modes_vector_field
 

@@ -79,6 +79,122 @@ def modes(
     typer.echo(f"status {res.status_counts()}; final {finals}; wrote {out}")
 
 
+#: Simulators the command line can sweep, by name.
+FLOWS = {"byol_modes": ("ssl_odes.byol_modes", "simulate_byol_modes")}
+
+
+def _parse_values(name: str, spec: str):
+    """``a:b:n`` (linspace), ``log:a:b:n`` (logspace, base 10) or ``a,b,c`` (a list)."""
+    import numpy as np
+
+    try:
+        if spec.startswith("log:"):
+            lo, hi, num = spec[4:].split(":")
+            return np.logspace(float(lo), float(hi), int(num))
+        if ":" in spec:
+            lo, hi, num = spec.split(":")
+            return np.linspace(float(lo), float(hi), int(num))
+        return np.array([float(v) for v in spec.split(",")])
+    except ValueError as err:
+        raise ValueError(f"--param {name}={spec!r}: expected a:b:n, log:a:b:n or a,b,c") from err
+
+
+def _parse_scalar(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+@app.command()
+def sweep(
+    param: List[str] = typer.Option(..., "--param", "-p", help="NAME=SPEC, SPEC is a:b:n (linspace), log:a:b:n or a,b,c. Repeat; each is an axis (outer product)."),
+    zip_: List[str] = typer.Option([], "--zip", help="Comma-separated names of --param axes to zip into one axis (equal lengths), e.g. p0,s0."),
+    set_: List[str] = typer.Option([], "--set", help="NAME=VALUE fixed keyword for the simulator (e.g. t1=200, simsiam=true)."),
+    flow: str = typer.Option("byol_modes", help=f"Simulator to sweep: {', '.join(FLOWS)}."),
+    out: Path = typer.Option(Path("sweep.nc"), help="NetCDF file to write (xarray)."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Directory for finished chunks; rerun to resume after a kill."),
+    chunk_size: Optional[int] = typer.Option(None, help="Trajectories per chunk (default min(n, 8192))."),
+    devices: Optional[int] = typer.Option(None, help="Shard each chunk across this many JAX devices."),
+    save: str = typer.Option("final", help="final (last time) or all (whole trajectories)."),
+    float64: bool = typer.Option(False, "--float64", help="Run in float64 (enables jax_enable_x64)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Sweep a simulator over a grid of parameters and write an xarray NetCDF file."""
+    import importlib
+
+    import jax
+
+    if float64:
+        jax.config.update("jax_enable_x64", True)
+    from .sweep import sweep as run_sweep
+
+    try:
+        if flow not in FLOWS:
+            raise ValueError(f"flow must be one of {', '.join(map(repr, FLOWS))}; got flow={flow!r}")
+        module, function = FLOWS[flow]
+        simulate = getattr(importlib.import_module(module), function)
+        axes = {}
+        for item in param:
+            name, _, spec = item.partition("=")
+            if not spec:
+                raise ValueError(f"--param must be NAME=SPEC; got {item!r}")
+            axes[name.strip()] = _parse_values(name, spec.strip())
+        grid = {}
+        zipped = [tuple(n.strip() for n in group.split(",")) for group in zip_]
+        for names in zipped:
+            missing = [n for n in names if n not in axes]
+            if missing:
+                raise ValueError(f"--zip names {missing} have no --param")
+            grid[names] = tuple(axes.pop(n) for n in names)
+        grid.update(axes)
+        fixed = {}
+        for item in set_:
+            name, _, value = item.partition("=")
+            if not value:
+                raise ValueError(f"--set must be NAME=VALUE; got {item!r}")
+            fixed[name.strip()] = _parse_scalar(value.strip())
+        result = run_sweep(simulate, grid, chunk_size=chunk_size, devices=devices, checkpoint=checkpoint,
+                           progress=progress, save=save, **fixed)
+    except ValueError as err:
+        _fail(err)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_netcdf(out, engine="netcdf4")
+    counts = {int(v): int((result["status"] == v).sum()) for v in set(result["status"].values.ravel().tolist())}
+    typer.echo(f"{int(result['status'].size)} trajectories, status counts {counts}; wrote {out}")
+
+
+BENCHMARKS = {
+    "m1": "m1_modes_cpu.py",
+    "m2": "m2_modes_gpu.py",
+    "l1": "l1_linear_cpu.py",
+}
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=f"Benchmark: {', '.join(BENCHMARKS)} (extra options go to its script; --help lists them)."),
+    benchmarks_dir: Path = typer.Option(Path("benchmarks"), help="The checkout's benchmarks/ folder (benchmarks are not installed)."),
+) -> None:
+    """Run one of the benchmarks of benchmarks/ (from a checkout) and append its JSON line to benchmarks/results/."""
+    import runpy
+    import sys
+
+    if name not in BENCHMARKS:
+        _fail(ValueError(f"name must be one of {', '.join(map(repr, BENCHMARKS))}; got name={name!r}"))
+    script = benchmarks_dir / BENCHMARKS[name]
+    if not script.exists():
+        _fail(ValueError(f"{script} not found: run from the repository root or pass --benchmarks-dir"))
+    sys.argv = [str(script), *ctx.args]
+    runpy.run_path(str(script), run_name="__main__")
+
+
 def main() -> None:  # pragma: no cover - console-script entry point
     app()
 

@@ -53,7 +53,9 @@ class Trajectory(eqx.Module):
         if name in variables:
             return variables[name]
         if name in params:
-            return np.broadcast_to(params[name], self.batch_shape)
+            value = params[name]
+            broadcast = np.broadcast_to if isinstance(value, np.ndarray) else jax.numpy.broadcast_to
+            return broadcast(value, self.batch_shape)
         raise AttributeError(
             f"{type(self).__name__} of flow {self.__dict__.get('flow')!r} has no attribute {name!r}; "
             f"variables: {sorted(variables)}, parameters: {sorted(params)}"

@@ -1,0 +1,571 @@
+"""Parameter sweeps: grids, chunked vmapped runs, device sharding, checkpoint and resume.
+
+A sweep is many calls of one simulator over a grid of parameters. :func:`sweep` splits the grid
+into chunks of ``chunk_size`` trajectories; each chunk is one call of the simulator, which runs
+the package's one integrator as a single ``jit(vmap(solve))`` (sharded across ``devices``
+when given, see :func:`ssl_odes.use_devices`). Results come back as an ``xarray.Dataset``
+labelled by the swept parameters, with the per-trajectory ``status`` as a variable. A failed
+trajectory is recorded, never fatal.
+
+With ``checkpoint=<directory>``, every finished chunk is written atomically to
+``chunk_<k>.nc`` (NetCDF through xarray) beside a ``manifest.json`` describing the sweep. A
+sweep killed at any moment and run again with the same arguments skips the finished chunks and
+returns a result identical to an uninterrupted run: chunk ``k`` always holds the same
+trajectories and is computed by the same compiled program.
+
+Grid semantics (``grid`` maps names to values)::
+
+    {"eta": [0, 0.01, 0.1], "beta": [0.1, 1.0]}          # outer product: dims (eta, beta)
+    {("p0", "s0"): ([0.1, 0.5], [0.2, 0.3]), "eta": [...]}  # p0 and s0 zipped on one axis "p0+s0"
+
+Across several hosts the sweep runs on JAX's own multi-process runtime: start one process per
+host with ``jax.distributed.initialize(...)`` and call :func:`sweep` with the same arguments in
+each; chunks are sharded across every host's devices and the checkpoint (on a shared
+filesystem) is written by process 0 (README, "Sweeps on several hosts").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import jax
+import numpy as np
+
+from . import _params
+from ._integrate import Status, use_devices
+from .trajectory import Trajectory
+
+__all__ = ["sweep", "sensitivities", "find_boundary", "Boundary", "collapse_separatrix", "critical_weight_decay"]
+
+MANIFEST = "manifest.json"
+RESULT = "result.nc"
+DEFAULT_CHUNK_SIZE = 8192
+
+
+class _Axis(NamedTuple):
+    name: str  # dimension name
+    values: dict[str, np.ndarray]  # parameter name -> 1-D values along this axis
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.values.values())))
+
+
+def _parse_grid(grid: Mapping[Any, Any], simulate: Callable, fixed: Mapping[str, Any]) -> list[_Axis]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(f"grid must be a non-empty mapping of parameter names to 1-D values; got {grid!r}")
+    accepted = _parameter_names(simulate)
+    axes: list[_Axis] = []
+    seen: set[str] = set()
+    for key, value in grid.items():
+        names = (key,) if isinstance(key, str) else tuple(key)
+        columns = (value,) if isinstance(key, str) else tuple(value)
+        if len(names) != len(columns) or not names:
+            raise ValueError(f"grid entry {key!r} must pair each name with one 1-D array; got {len(columns)} arrays")
+        axis: dict[str, np.ndarray] = {}
+        for name, column in zip(names, columns):
+            if not isinstance(name, str):
+                raise ValueError(f"grid keys must be parameter names (str) or tuples of them; got {key!r}")
+            if accepted is not None and name not in accepted:
+                raise ValueError(
+                    f"grid parameter {name!r} is not a parameter of {simulate.__name__}; its parameters: {sorted(accepted)}"
+                )
+            if name in seen or name in fixed:
+                raise ValueError(f"parameter {name!r} is given twice (in the grid and/or as a fixed keyword)")
+            seen.add(name)
+            values = _params.check_real(name, column)
+            if values.ndim != 1 or values.size == 0:
+                raise ValueError(
+                    f"grid values of {name!r} must be a non-empty 1-D array (constants go in as keywords); "
+                    f"got shape {values.shape}"
+                )
+            axis[name] = values
+        lengths = {n: v.size for n, v in axis.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"zipped grid parameters must have equal lengths; got {lengths}")
+        axes.append(_Axis("+".join(names), axis))
+    if accepted is not None:
+        unknown = sorted(set(fixed) - accepted)
+        if unknown:
+            raise ValueError(f"{unknown} are not parameters of {simulate.__name__}; its parameters: {sorted(accepted)}")
+    return axes
+
+
+def _parameter_names(simulate: Callable) -> set[str] | None:
+    try:
+        signature = inspect.signature(simulate)
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return None
+    return set(signature.parameters)
+
+
+def _chunk_parameters(axes: list[_Axis], start: int, stop: int) -> dict[str, np.ndarray]:
+    index = np.unravel_index(np.arange(start, stop), tuple(a.size for a in axes))
+    return {name: values[idx] for axis, idx in zip(axes, index) for name, values in axis.values.items()}
+
+
+def _extract(result: Trajectory, save: Any) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """What a chunk keeps of its trajectories: ``{name: (dims after 'trajectory', values)}``."""
+    if not isinstance(result, Trajectory) or len(result.batch_shape) != 1:
+        raise ValueError("the swept simulator must return a Trajectory with one batch axis per chunk")
+    out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+    if callable(save):
+        for name, value in dict(save(result)).items():
+            value = np.asarray(value)
+            if value.shape[:1] != result.batch_shape:
+                raise ValueError(f"save() must return arrays with the batch axis first; {name!r} has shape {value.shape}")
+            out[name] = (tuple(f"{name}_dim{i}" for i in range(value.ndim - 1)), value)
+    else:
+        for name, value in result.variables.items():
+            value = np.asarray(result.final(name) if save == "final" else value)
+            time_dims = ("t",) if save == "all" else ()
+            extra = value.ndim - 1 - len(time_dims)
+            out[name] = (time_dims + tuple(f"{name}_dim{i}" for i in range(extra)), value)
+    out["status"] = ((), np.asarray(result.status))
+    out["num_steps"] = ((), np.asarray(result.num_steps))
+    return out
+
+
+def _chunk_dataset(start: int, data: dict[str, tuple[tuple[str, ...], np.ndarray]], t: np.ndarray | None):
+    import xarray as xr
+
+    size = len(next(iter(data.values()))[1])
+    coords: dict[str, Any] = {"trajectory": np.arange(start, start + size)}
+    if t is not None:
+        coords["t"] = t
+    return xr.Dataset({k: (("trajectory",) + dims, v) for k, (dims, v) in data.items()}, coords=coords)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return np.asarray(value).tolist()
+    if isinstance(value, np.dtype) or isinstance(value, type):
+        return str(value)
+    return repr(value)
+
+
+def _describe(simulate, axes, fixed, chunk_size, n_total, save) -> dict[str, Any]:
+    spec = {
+        "version": 1,
+        "simulate": f"{getattr(simulate, '__module__', '?')}.{getattr(simulate, '__qualname__', repr(simulate))}",
+        "grid": [{"dim": a.name, "values": {k: v.tolist() for k, v in a.values.items()}} for a in axes],
+        "fixed": {k: _jsonable(v) for k, v in sorted(fixed.items())},
+        "chunk_size": chunk_size,
+        "n_trajectories": n_total,
+        "n_chunks": -(-n_total // chunk_size),
+        "save": save if isinstance(save, str) else f"callable:{getattr(save, '__qualname__', repr(save))}",
+        "dtype_default": str(_params.resolve_dtype(fixed.get("dtype"))),
+    }
+    spec["fingerprint"] = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    return spec
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_write_dataset(path: Path, dataset) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    dataset.to_netcdf(tmp, engine="netcdf4")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _chunk_path(directory: Path, k: int) -> Path:
+    return directory / f"chunk_{k:06d}.nc"
+
+
+def _prepare_checkpoint(directory: Path, spec: dict[str, Any], resume: bool) -> set[int]:
+    """Create or check the checkpoint directory; return the indices of finished chunks."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".*.tmp-*"):  # half-written files of a killed run
+        stale.unlink()
+    manifest = directory / MANIFEST
+    if manifest.exists() and resume:
+        stored = json.loads(manifest.read_text())
+        if stored.get("fingerprint") != spec["fingerprint"]:
+            differing = sorted(k for k in spec if k != "fingerprint" and stored.get(k) != spec[k])
+            raise ValueError(
+                f"checkpoint {directory} belongs to a different sweep (differs in {differing}); "
+                "use another directory or resume=False to start over"
+            )
+        return {k for k in range(spec["n_chunks"]) if _chunk_path(directory, k).exists()}
+    for old in list(directory.glob("chunk_*.nc")) + [directory / RESULT]:
+        if old.exists():
+            old.unlink()
+    _atomic_write_bytes(manifest, json.dumps(spec, indent=1, sort_keys=True).encode())
+    return set()
+
+
+def _assemble(chunks: list, axes: list[_Axis], attrs: dict[str, Any]):
+    """Concatenate chunks along 'trajectory' and reshape it into the grid's dimensions."""
+    import xarray as xr
+
+    flat = xr.concat(chunks, dim="trajectory") if len(chunks) > 1 else chunks[0]
+    shape = tuple(a.size for a in axes)
+    dims = tuple(a.name for a in axes)
+    data_vars = {}
+    for name, var in flat.data_vars.items():
+        values = var.values.reshape(shape + var.shape[1:])
+        data_vars[name] = (dims + var.dims[1:], values, dict(var.attrs))
+    coords: dict[str, Any] = {}
+    for axis in axes:
+        for name, values in axis.values.items():
+            coords[name] = (axis.name, values)
+    if "t" in flat.coords:
+        coords["t"] = flat["t"].values
+    result = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    result["status"].attrs.update(
+        flag_values=np.array([s.value for s in Status], dtype=np.int32),
+        flag_meanings=" ".join(s.name.lower() for s in Status),
+    )
+    return result
+
+
+def sweep(
+    simulate: Callable[..., Trajectory],
+    grid: Mapping[Any, Any],
+    *,
+    chunk_size: int | None = None,
+    devices: Sequence[Any] | int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    save: str | Callable[[Trajectory], Mapping[str, Any]] = "final",
+    **fixed: Any,
+):
+    """Run ``simulate`` over a grid of parameters; return an ``xarray.Dataset``.
+
+    Args:
+        simulate: a simulator such as :func:`ssl_odes.simulate_byol_modes`.
+        grid: parameter name -> 1-D values (each its own axis, outer product), or a tuple of names
+            -> tuple of equal-length 1-D arrays (zipped on one axis named ``"a+b"``).
+        chunk_size: trajectories per simulator call (default ``min(n, 8192)``). Each chunk is one
+            compiled, vmapped (and, with ``devices``, sharded) run, and the unit of checkpointing.
+        devices: shard each chunk across these JAX devices (a count, a list, or ``None`` for no
+            sharding); see :func:`ssl_odes.use_devices`.
+        checkpoint: directory for the manifest and finished chunks (``None``: keep in memory).
+        resume: with an existing checkpoint of the same sweep, skip its finished chunks.
+            ``False`` deletes them and starts over.
+        progress: show a progress bar (chunks done, trajectories per second, ETA).
+        save: ``"final"`` (each variable at the last output time), ``"all"`` (whole
+            trajectories, with a ``t`` dimension) or ``f(trajectory) -> {name: [batch, ...]}``.
+        **fixed: every other keyword is passed unchanged to ``simulate`` (``t1``, ``simsiam``, ...).
+
+    Returns:
+        Dataset with dims = the grid's axes (then ``t`` / state dims), the saved variables,
+        ``status`` (flag meanings in its attributes) and ``num_steps``; the grid's parameters are
+        coordinates and the fixed keywords are attributes.
+
+    Example:
+        >>> import ssl_odes
+        >>> ds = ssl_odes.sweep(ssl_odes.simulate_byol_modes, {"eta": [0.0, 0.01], "p0": [0.1, 0.5, 1.0]},
+        ...                     s0=0.3, simsiam=True, t1=20.0, num_points=3, progress=False)
+        >>> dict(ds.sizes), int((ds.status == 0).sum())
+        ({'eta': 2, 'p0': 3}, 6)
+    """
+    if not callable(simulate):
+        raise ValueError(f"simulate must be a simulator function such as ssl_odes.simulate_byol_modes; got {simulate!r}")
+    axes = _parse_grid(grid, simulate, fixed)
+    n_total = math.prod(a.size for a in axes)
+    chunk_size = min(n_total, DEFAULT_CHUNK_SIZE) if chunk_size is None else _params.check_integer("chunk_size", chunk_size, 1)
+    if not (save in ("final", "all") or callable(save)):
+        raise ValueError(f"save must be 'final', 'all' or a function of the Trajectory; got save={save!r}")
+    resume = _params.check_flag("resume", resume)
+    progress = _params.check_flag("progress", progress)
+    spec = _describe(simulate, axes, fixed, chunk_size, n_total, save)
+    n_chunks = spec["n_chunks"]
+    is_writer = jax.process_index() == 0
+
+    directory = None if checkpoint is None else Path(checkpoint)
+    done: set[int] = set()
+    if directory is not None:
+        if is_writer:
+            done = _prepare_checkpoint(directory, spec, resume)
+        done = _agree_across_processes(done, n_chunks)
+
+    import xarray as xr
+
+    chunks: dict[int, Any] = {}
+    for k in sorted(done):
+        with xr.open_dataset(_chunk_path(directory, k), engine="netcdf4") as stored:
+            chunks[k] = stored.load()
+
+    bar = _progress_bar(n_total, sum(chunks[k].sizes["trajectory"] for k in chunks), n_chunks, len(done),
+                        getattr(simulate, "__name__", "sweep"), progress and is_writer)
+    context = use_devices(devices) if devices is not None else _null_context()
+    failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
+    with context:
+        for k in range(n_chunks):
+            if k in chunks:
+                continue
+            start, stop = k * chunk_size, min((k + 1) * chunk_size, n_total)
+            result = simulate(**_chunk_parameters(axes, start, stop), **fixed)
+            dataset = _chunk_dataset(start, _extract(result, save), np.asarray(result.t) if save == "all" else None)
+            if directory is not None and is_writer:
+                _atomic_write_dataset(_chunk_path(directory, k), dataset)
+            chunks[k] = dataset
+            failed += int((dataset["status"] != Status.OK).sum())
+            if bar is not None:
+                bar.update(stop - start)
+                bar.set_postfix(chunks=f"{len(chunks)}/{n_chunks}", failed=failed)
+    if bar is not None:
+        bar.close()
+
+    attrs = {"simulate": spec["simulate"], "chunk_size": chunk_size, "save": spec["save"]}
+    attrs.update({f"fixed_{k}": _attr(v) for k, v in spec["fixed"].items()})
+    result = _assemble([chunks[k] for k in range(n_chunks)], axes, attrs)
+    if directory is not None and is_writer:
+        _atomic_write_dataset(directory / RESULT, result)
+    return result
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return json.dumps(value)
+    return value
+
+
+class _null_context:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _agree_across_processes(done: set[int], n_chunks: int) -> set[int]:
+    """Under jax.distributed every process must run the same chunks: take process 0's view."""
+    if jax.process_count() == 1:
+        return done
+    from jax.experimental import multihost_utils
+
+    mask = np.zeros(n_chunks, dtype=np.int32)
+    mask[list(done)] = 1
+    mask = np.asarray(multihost_utils.broadcast_one_to_all(mask))
+    return {int(k) for k in np.flatnonzero(mask)}
+
+
+def _progress_bar(total: int, initial: int, n_chunks: int, chunks_done: int, name: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=initial, unit="traj", desc=f"sweep {name}", smoothing=0.1)
+    bar.set_postfix(chunks=f"{chunks_done}/{n_chunks}")
+    return bar
+
+
+# ------------------------------------------------------------------------------------------------
+# Sensitivities through the solver
+# ------------------------------------------------------------------------------------------------
+
+
+def sensitivities(
+    simulate: Callable[..., Trajectory],
+    quantity: str | Callable[[Trajectory], Any],
+    wrt: str | Sequence[str],
+    **params: Any,
+) -> dict[str, jax.Array]:
+    """Derivatives of a quantity of a run with respect to parameters, through the solver.
+
+    ``quantity`` is a variable name (its value at the last output time) or a function of the
+    :class:`Trajectory`. Returns ``{name: jax.jacrev(...)}`` for each name in ``wrt``, with shape
+    ``quantity.shape + param.shape`` (for independent trajectories and elementwise parameters the
+    Jacobian is diagonal). Reverse mode runs through diffrax's checkpointed adjoint.
+
+    >>> import ssl_odes
+    >>> d = ssl_odes.sensitivities(ssl_odes.simulate_byol_modes, "p", "eta", p0=0.9, s0=0.81, eta=0.01,
+    ...                            simsiam=True, t1=400.0)
+    >>> bool(d["eta"] < 0)   # more weight decay, smaller final predictor eigenvalue
+    True
+    """
+    names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"wrt names {missing} must be given as keyword parameters with their values")
+    if isinstance(quantity, str):
+        variable = quantity
+        quantity = lambda result: result.final(variable)  # noqa: E731
+    # Validate once on the concrete values (the traced call cannot check ranges).
+    concrete = {n: _params.check_real(n, params[n]) for n in names}
+    dtype = _params.resolve_dtype(params.get("dtype"))
+    primal = {n: jax.numpy.asarray(v, dtype) for n, v in concrete.items()}
+    others = {k: v for k, v in params.items() if k not in names}
+
+    def value(values):
+        return quantity(simulate(**values, **others))
+
+    return jax.jacrev(value)(primal)
+
+
+# ------------------------------------------------------------------------------------------------
+# Boundaries between collapse and survival
+# ------------------------------------------------------------------------------------------------
+
+
+class Boundary(NamedTuple):
+    """Result of :func:`find_boundary`: the bracket ``[lo, hi]`` and its midpoint ``value``."""
+
+    value: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    rounds: int
+    evaluations: int
+
+
+def find_boundary(
+    run: Callable[[np.ndarray], Trajectory],
+    lo: Any,
+    hi: Any,
+    *,
+    collapsed: Callable[[Trajectory], Any],
+    points: int = 15,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    max_rounds: int = 60,
+) -> Boundary:
+    """Locate where ``collapsed(run(x))`` switches, by vectorised multi-section.
+
+    ``run(x)`` receives candidate values of shape ``[*problems, points]`` and returns a
+    :class:`Trajectory` of that batch shape (one vmapped call per round); ``collapsed`` maps it
+    to a boolean array of the same shape. Each round evaluates ``points`` interior points of
+    every bracket and keeps the sub-interval where the label switches, shrinking it by
+    ``points + 1``. A trajectory whose status is not OK raises (it cannot be labelled).
+    Stops when ``hi - lo <= rtol * |value| + atol`` for every problem.
+
+    The label must switch exactly once on ``[lo, hi]``: checked at the endpoints.
+    """
+    lo = np.array(_params.check_real("lo", lo), dtype=float)
+    hi = np.array(_params.check_real("hi", hi), dtype=float)
+    lo, hi = np.broadcast_arrays(lo, hi)
+    lo, hi = lo.copy(), hi.copy()
+    if np.any(hi <= lo):
+        raise ValueError("hi must be greater than lo for every problem")
+    points = _params.check_integer("points", points, 1)
+    rtol = _params.check_scalar("rtol", rtol)
+    atol = _params.check_scalar("atol", atol, _params.NONNEGATIVE)
+    max_rounds = _params.check_integer("max_rounds", max_rounds, 1)
+
+    def labels(x: np.ndarray) -> np.ndarray:
+        result = run(x)
+        if not np.all(result.ok):
+            raise ValueError(f"find_boundary: some runs did not finish (status {result.status_counts()}); "
+                             "increase max_steps or t1, or narrow [lo, hi]")
+        return np.asarray(collapsed(result), dtype=bool)
+
+    ends = labels(np.stack([lo, hi], axis=-1))
+    if np.any(ends[..., 0] == ends[..., 1]):
+        raise ValueError("collapsed() has the same value at lo and hi for some problems: no boundary to bracket")
+    label_lo = ends[..., 0]
+    evaluations = 2 * lo.size
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        fractions = np.arange(1, points + 1) / (points + 1)
+        x = lo[..., None] + (hi - lo)[..., None] * fractions
+        inner = labels(x)
+        evaluations += x.size
+        flipped = inner != label_lo[..., None]
+        # first interior point whose label differs from lo's: the switch is just before it
+        first = np.where(flipped.any(-1), flipped.argmax(-1), points)
+        grid = np.concatenate([lo[..., None], x, hi[..., None]], axis=-1)
+        lo = np.take_along_axis(grid, first[..., None], -1)[..., 0]
+        hi = np.take_along_axis(grid, first[..., None] + 1, -1)[..., 0]
+        if np.all(hi - lo <= rtol * np.abs(0.5 * (lo + hi)) + atol):
+            break
+    return Boundary(0.5 * (lo + hi), lo, hi, rounds, evaluations)
+
+
+def _collapsed_by_s(threshold: float) -> Callable[[Trajectory], np.ndarray]:
+    return lambda result: np.asarray(result.final("s")) < threshold
+
+
+def collapse_separatrix(
+    *,
+    eta: Any,
+    sigma2: Any = 0.0,
+    alpha_p: Any = 1.0,
+    t1: float = 3000.0,
+    rtol: float = 1e-7,
+    collapse_threshold_s: float = 1e-8,
+    **options: Any,
+) -> Boundary:
+    """Separatrix of SimSiam modes (``tau = 1``) on the invariant parabola ``s = p^2/alpha_p``, found
+    by simulation: the initial ``p0`` below which the mode collapses (``s(t1) < collapse_threshold_s``).
+
+    Theory (002 Eq 16): it is ``p*_-`` of :func:`ssl_odes.byol_modes.fixed_points`. ``eta``,
+    ``sigma2``, ``alpha_p`` broadcast (one bisection per combination, all in the same runs).
+    """
+    from .byol_modes import fixed_points, simulate_byol_modes
+
+    values = _params.check_parameters(eta=eta, sigma2=sigma2, alpha_p=alpha_p)
+    if np.any(values["eta"] <= 0):
+        raise ValueError("eta must be > 0 here: without weight decay the parabola has no separatrix")
+    eta_b, sigma2_b, alpha_b = np.broadcast_arrays(values["eta"], values["sigma2"], values["alpha_p"])
+    p_plus = np.asarray(fixed_points(1.0, eta_b, sigma2_b)[1])
+    if np.any(np.isnan(p_plus)):
+        raise ValueError("eta is above the collapse threshold 1/(4(1+sigma2)) for some entries: everything collapses")
+
+    def run(p0):
+        return simulate_byol_modes(p0, p0**2 / alpha_b[..., None], eta=eta_b[..., None], sigma2=sigma2_b[..., None],
+                                   alpha_p=alpha_b[..., None], simsiam=True, t1=t1, num_points=2, **options)
+
+    # the bracket [0.001 p_+, p_+] needs no knowledge of p_-: it only uses that p_+ attracts
+    return find_boundary(run, 1e-3 * p_plus, p_plus, collapsed=_collapsed_by_s(collapse_threshold_s), rtol=rtol)
+
+
+def critical_weight_decay(
+    *,
+    sigma2: Any = 0.0,
+    alpha_p: Any = 1.0,
+    eta_max: float = 1.0,
+    t1: float = 5000.0,
+    rtol: float = 1e-4,
+    collapse_threshold_s: float = 1e-6,
+    **options: Any,
+) -> Boundary:
+    """Weight decay above which a SimSiam mode collapses from every start, found by simulation.
+
+    Each mode starts on the invariant parabola at ``p0 = 1/(1 + sigma2)`` (the largest ``p*_+`` over
+    all ``eta``, so it lies in the survival basin whenever one exists). Theory (002 Sec 4, Obs#5):
+    ``eta_c = tau^2 / (4 (1 + sigma2))`` with ``tau = 1``. Just above ``eta_c`` the passage past
+    the ghost of the saddle-node at ``p = 1/(2(1+sigma2))`` takes ``T ~ 2 pi / sqrt(eta - eta_c)``
+    (for ``sigma2 = 0``), so ``t1`` limits the resolution: ``t1 = 5000`` resolves
+    ``eta - eta_c ~ 2e-6``, about 1e-5 relative. ``eta_max`` must exceed ``eta_c``; a larger one
+    makes the collapsed runs stiffer (decay rate ``2 eta``) for the explicit solver.
+    """
+    from .byol_modes import simulate_byol_modes
+
+    values = _params.check_parameters(sigma2=sigma2, alpha_p=alpha_p)
+    sigma2_b, alpha_b = np.broadcast_arrays(values["sigma2"], values["alpha_p"])
+    p0 = 1.0 / (1.0 + sigma2_b)
+
+    def run(eta):
+        return simulate_byol_modes(p0[..., None], (p0**2 / alpha_b)[..., None], eta=eta, sigma2=sigma2_b[..., None],
+                                   alpha_p=alpha_b[..., None], simsiam=True, t1=t1, num_points=2, **options)
+
+    lo = np.full(sigma2_b.shape, 1e-6)
+    return find_boundary(run, lo, np.full(sigma2_b.shape, eta_max), collapsed=_collapsed_by_s(collapse_threshold_s),
+                         rtol=rtol)
