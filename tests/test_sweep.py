@@ -284,3 +284,30 @@ def test_cli_bench_runs_m1_on_a_small_problem(tmp_path, monkeypatch):
     record = (results / "m1.jsonl").read_text()
     assert '"ratio_vs_scipy"' in record and '"machine"' in record
     assert CliRunner().invoke(app, ["bench", "nope"]).exit_code == 2
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_sweep_with_jax_distributed_equals_a_single_process(tmp_path):
+    """examples/multihost_sweep.py in two local processes (jax.distributed over gloo): both report the
+    single-process checksum and process 0 wrote the checkpoint."""
+    example = TESTS.parent / "examples" / "multihost_sweep.py"
+    port, ckpt = _free_port(), tmp_path / "ckpt"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    small = ["--n-eta", "6", "--n-p0", "5", "--chunk-size", "8"]
+    procs = [subprocess.Popen([sys.executable, str(example), "--coordinator", f"localhost:{port}", "--num-processes", "2",
+                               "--process-id", str(i), "--checkpoint", str(ckpt), *small],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) for i in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n".join(outputs)
+    checksums = {line.rsplit("checksum", 1)[1].strip() for out in outputs for line in out.splitlines() if "checksum" in line}
+    single = ssl_odes.sweep(ssl_odes.simulate_byol_modes, {"eta": np.linspace(0.0, 0.3, 6), "p0": np.linspace(0.01, 1.0, 5)},
+                            s0=0.05, simsiam=True, t1=500.0, num_points=2, chunk_size=8, progress=False)
+    assert checksums == {f"{float(single['p'].sum()):.12g}"}
+    assert "on 2 devices" in outputs[0] and len(list(ckpt.glob("chunk_*.nc"))) == 4

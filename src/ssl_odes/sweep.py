@@ -260,8 +260,9 @@ def sweep(
             -> tuple of equal-length 1-D arrays (zipped on one axis named ``"a+b"``).
         chunk_size: trajectories per simulator call (default ``min(n, 8192)``). Each chunk is one
             compiled, vmapped (and, with ``devices``, sharded) run, and the unit of checkpointing.
-        devices: shard each chunk across these JAX devices (a count, a list, or ``None`` for no
-            sharding); see :func:`ssl_odes.use_devices`.
+        devices: shard each chunk across these JAX devices (a count or a list); ``None``: no
+            sharding in a single process, every process's devices under ``jax.distributed``.
+            See :func:`ssl_odes.use_devices`.
         checkpoint: directory for the manifest and finished chunks (``None``: keep in memory).
         resume: with an existing checkpoint of the same sweep, skip its finished chunks.
             ``False`` deletes them and starts over.
@@ -311,6 +312,8 @@ def sweep(
 
     bar = _progress_bar(n_total, sum(chunks[k].sizes["trajectory"] for k in chunks), n_chunks, len(done),
                         getattr(simulate, "__name__", "sweep"), progress and is_writer)
+    if devices is None and jax.process_count() > 1:
+        devices = jax.devices()  # under jax.distributed a sweep is sharded across every host by default
     context = use_devices(devices) if devices is not None else _null_context()
     failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
     with context:
