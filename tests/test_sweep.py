@@ -239,6 +239,17 @@ def test_critical_weight_decay_found_by_bisection_is_the_threshold():
     np.testing.assert_allclose(found.value, collapse_threshold(1.0, sigma2), rtol=1e-4)
 
 
+def test_boundary_helpers_validate_their_inputs():
+    with pytest.raises(ValueError, match="eta must be > 0 here"):
+        ssl_odes.collapse_separatrix(eta=0.0)
+    with pytest.raises(ValueError, match="above the collapse threshold"):
+        ssl_odes.collapse_separatrix(eta=0.3)
+    with pytest.raises(ValueError, match="eta_max must satisfy eta_max > 0"):
+        ssl_odes.critical_weight_decay(eta_max=-1.0)
+    with pytest.raises(ValueError, match="collapse_threshold_s must satisfy collapse_threshold_s > 0"):
+        ssl_odes.critical_weight_decay(collapse_threshold_s=0.0)
+
+
 def test_find_boundary_needs_a_switch_between_lo_and_hi():
     def run(p0):
         return ssl_odes.simulate_byol_modes(p0, p0**2, eta=0.05, simsiam=True, t1=50.0, num_points=2)

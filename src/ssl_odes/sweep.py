@@ -524,6 +524,7 @@ def collapse_separatrix(
     from .byol_modes import fixed_points, simulate_byol_modes
 
     values = _params.check_parameters(eta=eta, sigma2=sigma2, alpha_p=alpha_p)
+    _params.check_scalar("collapse_threshold_s", collapse_threshold_s, _params.POSITIVE)
     if np.any(values["eta"] <= 0):
         raise ValueError("eta must be > 0 here: without weight decay the parabola has no separatrix")
     eta_b, sigma2_b, alpha_b = np.broadcast_arrays(values["eta"], values["sigma2"], values["alpha_p"])
@@ -562,6 +563,8 @@ def critical_weight_decay(
     from .byol_modes import simulate_byol_modes
 
     values = _params.check_parameters(sigma2=sigma2, alpha_p=alpha_p)
+    eta_max = _params.check_scalar("eta_max", eta_max, _params.POSITIVE)
+    _params.check_scalar("collapse_threshold_s", collapse_threshold_s, _params.POSITIVE)
     sigma2_b, alpha_b = np.broadcast_arrays(values["sigma2"], values["alpha_p"])
     p0 = 1.0 / (1.0 + sigma2_b)
 
