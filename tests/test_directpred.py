@@ -85,8 +85,9 @@ def test_directpred_from_an_aligned_start_follows_its_mode_equations():
     U = random_orthogonal(N2, seed=5)
     init = aligned_initialization(w, np.zeros(N2), wa, n1=N1, U=U, seed=6)
     init.pop("Wp0")
-    res = ssl_odes.simulate_byol_linear(**init, sigma2=sigma2, variant="directpred", eps=eps, beta=beta, eta=eta,
-                                        t1=20.0, num_points=21, rtol=1e-11, atol=1e-13)
+    # isotropic data given as matrices: the same compiled flow as the test above
+    res = ssl_odes.simulate_byol_linear(**init, X=np.eye(N1), Xp=sigma2 * np.eye(N1), variant="directpred", eps=eps,
+                                        beta=beta, eta=eta, t1=20.0, num_points=31, rtol=1e-11, atol=1e-13)
 
     def modes(t, y):
         w, wa = y[:N2], y[N2:]
