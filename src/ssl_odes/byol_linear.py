@@ -89,6 +89,7 @@ import numpy as np
 
 from . import _matrices, _params
 from . import directpred as _directpred
+from .directpred import _scalar
 from ._integrate import DEFAULT_MAX_STEPS
 from ._simulate import run_flow
 from .byol_modes import DEFAULT_NUM_POINTS, DEFAULT_T1
@@ -313,6 +314,17 @@ def _save_function(variant: str, isotropic: bool, save_matrices: bool):
     return save
 
 
+def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound):
+    """Validated ``(save, dtype, output grid, solver options)`` shared by both simulators."""
+    save = _params.check_choice("save", save, SAVE_MODES)
+    dtype = _params.resolve_dtype(dtype)
+    if ts is None:
+        t1 = DEFAULT_T1 if t1 is None else t1
+        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
+    grid = _params.time_grid(t1, num_points, ts)
+    return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound)
+
+
 def _check_data(X: Any, Xp: Any, sigma2: Any, n1: int) -> tuple[bool, dict[str, np.ndarray]]:
     """Isotropic (``sigma2``) or general (``X``, ``X'``) data, validated: ``(isotropic, data)``."""
     if sigma2 is not None and (X is not None or Xp is not None):
@@ -407,13 +419,7 @@ def simulate_byol_linear(
     """
     variant = _params.check_choice("variant", variant, VARIANTS)
     symmetric_predictor = _params.check_flag("symmetric_predictor", symmetric_predictor)
-    save = _params.check_choice("save", save, SAVE_MODES)
-    dtype = _params.resolve_dtype(dtype)
-    if ts is None:
-        t1 = DEFAULT_T1 if t1 is None else t1
-        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
-    grid = _params.time_grid(t1, num_points, ts)
-    solver_options = _params.check_solver_options(rtol, atol, max_steps, bound)
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound)
 
     W0 = _matrices.check_matrix("W0", W0)
     n2, n1 = W0.shape
@@ -477,7 +483,8 @@ def simulate_byol_linear(
         args["X"], args["S"] = batch(data["X"]), batch(data["S"])
 
     return run_flow(
-        vector_field(variant, symmetric_predictor, isotropic),
+        # the flag only changes variants that train W_p: share one compiled flow for the others
+        vector_field(variant, symmetric_predictor and variant in _TRAINS_PREDICTOR, isotropic),
         y0,
         args,
         batch_shape=batch_shape,
@@ -574,13 +581,7 @@ def simulate_reduced_flow(
         >>> bool(res.commutator[-1] < 1e-2 * res.commutator[0])  # Theorem 3: eigenspaces align
         True
     """
-    save = _params.check_choice("save", save, SAVE_MODES)
-    dtype = _params.resolve_dtype(dtype)
-    if ts is None:
-        t1 = DEFAULT_T1 if t1 is None else t1
-        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
-    grid = _params.time_grid(t1, num_points, ts)
-    solver_options = _params.check_solver_options(rtol, atol, max_steps, bound)
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound)
     F0 = _matrices.check_psd("F0", F0)
     n = F0.shape[0]
     Wp0 = _matrices.check_symmetric("Wp0", Wp0, n, f"(n, n) to match F0 of shape {F0.shape}")
@@ -706,12 +707,6 @@ def aligned_initialization(
 # --------------------------------------------------------------------------------------------
 # Analytic companions (Theorems 1-3)
 # --------------------------------------------------------------------------------------------
-
-
-def _scalar(name: str, value: Any) -> Any:
-    if isinstance(value, jax.core.Tracer):
-        return value
-    return _params.check_scalar(name, value)
 
 
 def _array(name: str, value: Any) -> jax.Array:
