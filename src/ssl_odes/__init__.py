@@ -4,8 +4,9 @@ The public API is flat (``ssl_odes.simulate_byol_modes``, ``ssl_odes.Trajectory`
 analytic companions of each flow live in its module (``ssl_odes.byol_modes.fixed_points``, ...).
 """
 
-from . import byol_modes, stability
+from . import byol_linear, byol_modes, directpred, stability
 from ._integrate import DEFAULT_MAX_STEPS, Solution, Status, integrate, solve, status_counts, use_devices
+from .byol_linear import simulate_byol_linear, simulate_reduced_flow
 from .byol_modes import simulate_byol_modes
 from .stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
 from .sweep import Boundary, collapse_separatrix, critical_weight_decay, find_boundary, sensitivities, sweep
@@ -19,16 +20,20 @@ __all__ = [
     "Solution",
     "Status",
     "Trajectory",
+    "byol_linear",
     "byol_modes",
     "classify_fixed_point",
     "classify_scalar_fixed_point",
     "collapse_separatrix",
     "critical_weight_decay",
+    "directpred",
     "find_boundary",
     "integrate",
     "jacobian",
     "sensitivities",
+    "simulate_byol_linear",
     "simulate_byol_modes",
+    "simulate_reduced_flow",
     "solve",
     "stability",
     "status_counts",

@@ -88,6 +88,13 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "tau": REAL,
     "p": REAL,  # a predictor eigenvalue (state)
     "s": NONNEGATIVE,  # an eigenvalue of F (state)
+    # 002 Eqs 18-19 and Table 7 (DirectPred)
+    "eps": NONNEGATIVE,  # regulariser: p_j = sqrt(s_j) + eps * max_j s_j
+    "c_shift": REAL,  # Table 7's c_j: p_j = sqrt(max(s_j - c_j, 0))
+    "rho": Interval(0.0, 1.0, upper_closed=False),  # moving-average rate of F_hat (Eq 19)
+    # 002 Sec 2 (linear BYOL): random initialisation scales
+    "init_scale": POSITIVE,  # W0 entries ~ N(0, init_scale^2 / n1)
+    "predictor_scale": NONNEGATIVE,  # Wp0 entries ~ N(0, predictor_scale^2 / n2)
     # integration
     "t1": POSITIVE,
     "rtol": POSITIVE,
