@@ -87,6 +87,26 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "tau": REAL,
     "p": REAL,  # a predictor eigenvalue (state)
     "s": NONNEGATIVE,  # an eigenvalue of F (state)
+    # 000 Eq 10-11 / App. F.3 (EMA as a discrete linear system) and discrete-time BYOL
+    "lr": POSITIVE,  # learning rate (step size) of a discrete recurrence
+    "gamma_ema": Interval(0.0, 1.0, upper_closed=False),  # EMA decay; 1 - gamma_ema = beta * lr
+    "lam": REAL,  # 000 Eq 10's lambda (lam < 0: the EMA target is magnified more than w)
+    "w0": REAL,  # initial weight of the 000 Eq 134 recurrence
+    "w_ema0": REAL,  # initial EMA weight (the paper's z-transform assumes 0)
+    # 003 Thm 4, Eqs 54-55 (SimSiam local eigen-dynamics)
+    "c": Interval(0.0, 1.0, lower_closed=False),  # cosine z2^T p1, "close to 1"
+    "eps": REAL,  # the augmentation term epsilon_i of Eq 54-55 (either sign)
+    "z_norm": POSITIVE,  # ||z||, held constant
+    "p_norm": POSITIVE,  # ||p||, held constant
+    "r1": POSITIVE,  # learning rate of W_p
+    "r2": POSITIVE,  # learning rate of z
+    "l_p0": REAL,  # initial predictor eigenvalue lambda_p^i
+    "l0": NONNEGATIVE,  # initial eigenvalue lambda^i of the correlation (PSD)
+    "collapse_tol": Interval(0.0, 1.0, lower_closed=False, upper_closed=False),
+    # 003 Thm 1-3, Eqs 8, 11-13 (the generalisation bound)
+    "l_cor": NONNEGATIVE,  # ||Lambda - I_d||_F^2
+    "lambda_bt": POSITIVE,  # Barlow Twins off-diagonal weight (the paper's lambda)
+    "class_probs": Interval(0.0, 1.0),  # latent-class probabilities p_i
     # integration
     "t1": POSITIVE,
     "rtol": POSITIVE,
