@@ -102,6 +102,8 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "r2": POSITIVE,  # learning rate of z
     "l_p0": REAL,  # initial predictor eigenvalue lambda_p^i
     "l0": NONNEGATIVE,  # initial eigenvalue lambda^i of the correlation (PSD)
+    "l_p": REAL,  # a predictor eigenvalue lambda_p^i (state)
+    "l": NONNEGATIVE,  # an eigenvalue lambda^i of the correlation (state)
     "collapse_tol": Interval(0.0, 1.0, lower_closed=False, upper_closed=False),
     # 003 Thm 1-3, Eqs 8, 11-13 (the generalisation bound)
     "l_cor": NONNEGATIVE,  # ||Lambda - I_d||_F^2
