@@ -20,9 +20,20 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from ._integrate import Status
+from . import _params
+from ._integrate import Status, default_bound
 
-__all__ = ["iterate_map"]
+__all__ = ["check_map_options", "iterate_map"]
+
+
+def check_map_options(steps: Any, save_every: Any, bound: Any, dtype: Any) -> tuple[int, int, float]:
+    """Validate ``steps >= 1``, ``save_every >= 1`` dividing ``steps``, and ``bound > 0`` (default by dtype)."""
+    steps = _params.check_integer("steps", steps, 1)
+    save_every = _params.check_integer("save_every", save_every, 1)
+    if steps % save_every:
+        raise ValueError(f"steps must be a multiple of save_every; got steps={steps}, save_every={save_every}")
+    bound = default_bound(dtype) if bound is None else _params.check_scalar("bound", bound)
+    return steps, save_every, bound
 
 
 def _finite_and_bounded(y: Any, bound: float, batch_ndim: int) -> jax.Array:

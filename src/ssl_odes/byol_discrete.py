@@ -38,8 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _params
-from ._discrete import iterate_map
-from ._integrate import default_bound
+from ._discrete import check_map_options, iterate_map
 from .trajectory import Trajectory
 
 __all__ = ["byol_sgd_step", "simsiam_sgd_step", "simulate_byol_modes_discrete"]
@@ -136,11 +135,7 @@ def simulate_byol_modes_discrete(
     tau0 = 0.0 if tau0 is None else tau0
     dtype = _params.resolve_dtype(dtype)
     lr = _params.check_scalar("lr", lr)
-    steps = _params.check_integer("steps", steps, 1)
-    save_every = _params.check_integer("save_every", save_every, 1)
-    if steps % save_every:
-        raise ValueError(f"steps must be a multiple of save_every; got steps={steps}, save_every={save_every}")
-    bound = default_bound(dtype) if bound is None else _params.check_scalar("bound", bound)
+    steps, save_every, bound = check_map_options(steps, save_every, bound, dtype)
     given = {"p0": p0, "alpha_p": alpha_p, "eta": eta, "sigma2": sigma2}
     if simsiam:
         _params.check_real("gamma_ema", gamma_ema)

@@ -47,8 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _params
-from ._discrete import iterate_map
-from ._integrate import default_bound
+from ._discrete import check_map_options, iterate_map
 from .trajectory import Trajectory
 
 __all__ = [
@@ -204,11 +203,7 @@ def simulate_discrete(
         [1.0844, 1.0084]
     """
     dtype = _params.resolve_dtype(dtype)
-    steps = _params.check_integer("steps", steps, 1)
-    save_every = _params.check_integer("save_every", save_every, 1)
-    if steps % save_every:
-        raise ValueError(f"steps must be a multiple of save_every; got steps={steps}, save_every={save_every}")
-    bound = default_bound(dtype) if bound is None else _params.check_scalar("bound", bound)
+    steps, save_every, bound = check_map_options(steps, save_every, bound, dtype)
     params = _params.check_parameters(w0=w0, lr=lr, gamma_ema=gamma_ema, lam=lam, w_ema0=w_ema0)
     full, batch_shape = _params.broadcast_parameters(params)
     y0 = jnp.asarray(np.stack([full["w0"], full["w_ema0"]], axis=-1), dtype)
