@@ -89,12 +89,35 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "p": REAL,  # a predictor eigenvalue (state)
     "s": NONNEGATIVE,  # an eigenvalue of F (state)
     # 002 Eqs 18-19 and Table 7 (DirectPred)
-    "eps": NONNEGATIVE,  # regulariser: p_j = sqrt(s_j) + eps * max_j s_j
     "c_shift": REAL,  # Table 7's c_j: p_j = sqrt(max(s_j - c_j, 0))
     "rho": Interval(0.0, 1.0, upper_closed=False),  # moving-average rate of F_hat (Eq 19)
     # 002 Sec 2 (linear BYOL): random initialisation scales
     "init_scale": POSITIVE,  # W0 entries ~ N(0, init_scale^2 / n1)
     "predictor_scale": NONNEGATIVE,  # Wp0 entries ~ N(0, predictor_scale^2 / n2)
+    # 000 Eq 10-11 / App. F.3 (EMA as a discrete linear system) and discrete-time BYOL
+    "lr": POSITIVE,  # learning rate (step size) of a discrete recurrence
+    "gamma_ema": Interval(0.0, 1.0, upper_closed=False),  # EMA decay; 1 - gamma_ema = beta * lr
+    "lam": REAL,  # 000 Eq 10's lambda (lam < 0: the EMA target is magnified more than w)
+    "w0": REAL,  # initial weight of the 000 Eq 134 recurrence
+    "w_ema0": REAL,  # initial EMA weight (the paper's z-transform assumes 0)
+    # 003 Thm 4, Eqs 54-55 (SimSiam local eigen-dynamics)
+    "c": Interval(0.0, 1.0, lower_closed=False),  # cosine z2^T p1, "close to 1"
+    # eps: 003's augmentation term epsilon_i (either sign). DirectPred's eps (002 Eq 18, p_j =
+    # sqrt(s_j) + eps max_j s_j) is validated as eps >= 0 where it is used.
+    "eps": REAL,
+    "z_norm": POSITIVE,  # ||z||, held constant
+    "p_norm": POSITIVE,  # ||p||, held constant
+    "r1": POSITIVE,  # learning rate of W_p
+    "r2": POSITIVE,  # learning rate of z
+    "l_p0": REAL,  # initial predictor eigenvalue lambda_p^i
+    "l0": NONNEGATIVE,  # initial eigenvalue lambda^i of the correlation (PSD)
+    "l_p": REAL,  # a predictor eigenvalue lambda_p^i (state)
+    "l": NONNEGATIVE,  # an eigenvalue lambda^i of the correlation (state)
+    "collapse_tol": Interval(0.0, 1.0, lower_closed=False, upper_closed=False),
+    # 003 Thm 1-3, Eqs 8, 11-13 (the generalisation bound)
+    "l_cor": NONNEGATIVE,  # ||Lambda - I_d||_F^2
+    "lambda_bt": POSITIVE,  # Barlow Twins off-diagonal weight (the paper's lambda)
+    "class_probs": Interval(0.0, 1.0),  # latent-class probabilities p_i
     # integration
     "t1": POSITIVE,
     "rtol": POSITIVE,

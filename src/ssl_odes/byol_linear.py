@@ -442,7 +442,8 @@ def simulate_byol_linear(
         raise ValueError(f"Wa0 must be left unset for variant={variant!r}, which ties W_a to W; got an array")
     isotropic, data = _check_data(X, Xp, sigma2, n1)
 
-    scalars = _params.check_parameters(alpha_p=alpha_p, beta=beta, eta=eta, tau=tau, eps=eps, c_shift=c_shift)
+    scalars = _params.check_parameters(alpha_p=alpha_p, beta=beta, eta=eta, tau=tau, c_shift=c_shift)
+    scalars["eps"] = _params.check_real("eps", eps, _params.NONNEGATIVE)  # DirectPred's eps (Eq 18) is >= 0
     recorded = ["alpha_p", "eta"]
     recorded += ["beta"] if variant in _HAS_TARGET else []
     recorded += ["tau"] if variant == "proportional_ema" else []
