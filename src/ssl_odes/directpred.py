@@ -40,11 +40,15 @@ from . import _matrices, _params
 __all__ = ["directpred_eigenvalues", "directpred_predictor", "update_correlation"]
 
 
+# DirectPred's eps (Eq 18) is >= 0; the shared table's "eps" is 003's either-sign augmentation term.
+_RANGES = {"eps": _params.NONNEGATIVE}
+
+
 def _scalar(name: str, value: Any) -> Any:
     """Validate a concrete scalar parameter; pass traced values through (jit-friendly)."""
     if isinstance(value, jax.core.Tracer):
         return value
-    return _params.check_scalar(name, value)
+    return _params.check_scalar(name, value, _RANGES.get(name))
 
 
 def _eigenvalues(s: jax.Array, eps: Any, c_shift: Any) -> jax.Array:
