@@ -87,6 +87,14 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "tau": REAL,
     "p": REAL,  # a predictor eigenvalue (state)
     "s": NONNEGATIVE,  # an eigenvalue of F (state)
+    # the empirical companion (issue 6): a training run's hyper-parameters
+    "lr": POSITIVE,  # learning rate
+    "momentum": Interval(0.0, 1.0, upper_closed=False),  # heavy-ball momentum
+    "weight_decay": NONNEGATIVE,  # SGD weight-decay coefficient (= the flow's eta)
+    "gamma_ema": Interval(0.0, 1.0),  # BYOL target rate; 1 - gamma_ema = lr * beta
+    "temperature": POSITIVE,  # NT-Xent temperature
+    "directpred_rho": Interval(0.0, 1.0, upper_closed=False),  # 002 Eq 19 moving-average rate
+    "directpred_eps": REAL,  # 002 Eq 18 regulariser (the released code allows it negative)
     # integration
     "t1": POSITIVE,
     "rtol": POSITIVE,
