@@ -34,21 +34,24 @@ class SSLNetwork(nn.Module):
     def setup(self):
         cfg = self.config
         dtype = compute_dtype(cfg)
+        params = jnp.float64 if cfg.dtype == "float64" else jnp.float32
         if cfg.encoder == "linear":
-            self.encoder = LinearEncoder(cfg.feature_dim, dtype=dtype, param_dtype=jnp.float64 if cfg.dtype == "float64" else jnp.float32)
+            self.encoder = LinearEncoder(cfg.feature_dim, dtype=dtype, param_dtype=params)
         elif cfg.encoder == "resnet18":
-            self.encoder = resnet18(cfg.width, dtype)
+            self.encoder = resnet18(cfg.width, dtype, params)
         else:
-            self.encoder = small_resnet(cfg.width, dtype)
+            self.encoder = small_resnet(cfg.width, dtype, params)
         self.projector = (
-            MLP(cfg.projector_hidden, cfg.projection_dim, cfg.projector_norm, dtype) if cfg.projector_hidden > 0 else None
+            MLP(cfg.projector_hidden, cfg.projection_dim, cfg.projector_norm, dtype, params)
+            if cfg.projector_hidden > 0
+            else None
         )
         if cfg.predictor == "mlp":
-            self.predictor = MLP(cfg.predictor_hidden, cfg.head_dim, cfg.predictor_norm, dtype)
+            self.predictor = MLP(cfg.predictor_hidden, cfg.head_dim, cfg.predictor_norm, dtype, params)
         elif cfg.predictor == "linear":
-            self.predictor = LinearPredictor(cfg.predictor_bias, cfg.predictor_symmetric, dtype)
+            self.predictor = LinearPredictor(cfg.predictor_bias, cfg.predictor_symmetric, dtype, params)
         elif cfg.predictor == "directpred":
-            self.predictor = LinearPredictor(False, False, dtype)
+            self.predictor = LinearPredictor(False, False, dtype, params)
         else:
             self.predictor = None
 

@@ -56,16 +56,17 @@ class LinearPredictor(nn.Module):
     use_bias: bool = False
     symmetric: bool = False
     dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, f):
         d = f.shape[-1]
-        weight = self.param("Wp", nn.initializers.normal(1.0 / jnp.sqrt(d)), (d, d), jnp.float32)
+        weight = self.param("Wp", nn.initializers.normal(1.0 / jnp.sqrt(d)), (d, d), self.param_dtype)
         if self.symmetric:
             weight = 0.5 * (weight + weight.T)
         out = f.astype(self.dtype) @ weight.astype(self.dtype).T
         if self.use_bias:
-            out = out + self.param("b", nn.initializers.zeros_init(), (d,), jnp.float32).astype(self.dtype)
+            out = out + self.param("b", nn.initializers.zeros_init(), (d,), self.param_dtype).astype(self.dtype)
         return out
 
 

@@ -30,11 +30,15 @@ class BasicBlock(nn.Module):
     features: int
     strides: int = 1
     dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool):
-        norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype)
-        conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
+        norm = functools.partial(
+            nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
+            param_dtype=self.param_dtype,
+        )
+        conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)
         y = conv(self.features, (3, 3), strides=self.strides, padding=1)(x)
         y = nn.relu(norm()(y))
         y = conv(self.features, (3, 3), padding=1)(y)
@@ -54,19 +58,25 @@ class ResNet(nn.Module):
     stage_sizes: Sequence[int] = (2, 2, 2, 2)
     width: int = 64
     dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, train: bool = True):
-        x = nn.Conv(self.width, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x.astype(self.dtype))
-        x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype)(x))
+        x = nn.Conv(self.width, (3, 3), padding=1, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype)(
+            x.astype(self.dtype)
+        )
+        x = nn.BatchNorm(
+            use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype, param_dtype=self.param_dtype
+        )(x)
+        x = nn.relu(x)
         for stage, blocks in enumerate(self.stage_sizes):
             for block in range(blocks):
                 strides = 2 if stage > 0 and block == 0 else 1
-                x = BasicBlock(self.width * 2**stage, strides, self.dtype)(x, train)
+                x = BasicBlock(self.width * 2**stage, strides, self.dtype, self.param_dtype)(x, train)
         return jnp.mean(x, axis=(1, 2))
 
 
-def resnet18(width: int = 64, dtype: Any = jnp.float32) -> ResNet:
+def resnet18(width: int = 64, dtype: Any = jnp.float32, param_dtype: Any = jnp.float32) -> ResNet:
     """CIFAR-style ResNet-18 (11.2M parameters at width 64; 512-d output).
 
     >>> import jax, jax.numpy as jnp
@@ -75,10 +85,10 @@ def resnet18(width: int = 64, dtype: Any = jnp.float32) -> ResNet:
     >>> net.apply(variables, jnp.zeros((2, 32, 32, 3)), train=False).shape
     (2, 32)
     """
-    return ResNet(stage_sizes=(2, 2, 2, 2), width=width, dtype=dtype)
+    return ResNet(stage_sizes=(2, 2, 2, 2), width=width, dtype=dtype, param_dtype=param_dtype)
 
 
-def small_resnet(width: int = 16, dtype: Any = jnp.float32) -> ResNet:
+def small_resnet(width: int = 16, dtype: Any = jnp.float32, param_dtype: Any = jnp.float32) -> ResNet:
     """A ResNet for CPU runs: 3x3 stem, one block at ``width``, one at ``2 width`` (stride 2); handles 8x8x1.
 
     >>> import jax, jax.numpy as jnp
@@ -87,7 +97,7 @@ def small_resnet(width: int = 16, dtype: Any = jnp.float32) -> ResNet:
     >>> net.apply(variables, jnp.zeros((2, 8, 8, 1)), train=False).shape
     (2, 16)
     """
-    return ResNet(stage_sizes=(1, 1), width=width, dtype=dtype)
+    return ResNet(stage_sizes=(1, 1), width=width, dtype=dtype, param_dtype=param_dtype)
 
 
 class LinearEncoder(nn.Module):
@@ -146,22 +156,24 @@ class HeadNorm(nn.Module):
     norm: str = "bn"
     epsilon: float = 1e-5
     dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
         parts = norm_components(self.norm)
-        x32 = x.astype(jnp.float32)
+        stats_dtype = jnp.promote_types(self.param_dtype, jnp.float32)  # statistics at least in float32
+        x32 = x.astype(stats_dtype)
         mean = jnp.mean(x32, axis=0)
         if parts["center"]:
             x32 = x32 - (jax.lax.stop_gradient(mean) if parts["detach_mean"] else mean)
         if parts["scale"]:
-            var = jnp.var(x.astype(jnp.float32), axis=0)
+            var = jnp.var(x.astype(stats_dtype), axis=0)
             inv = jax.lax.rsqrt(var + self.epsilon)
             x32 = x32 * (jax.lax.stop_gradient(inv) if parts["detach_std"] else inv)
         if parts["affine"]:
             features = x.shape[-1]
-            x32 = x32 * self.param("scale", nn.initializers.ones_init(), (features,)) + self.param(
-                "bias", nn.initializers.zeros_init(), (features,)
+            x32 = x32 * self.param("scale", nn.initializers.ones_init(), (features,), self.param_dtype) + self.param(
+                "bias", nn.initializers.zeros_init(), (features,), self.param_dtype
             )
         return x32.astype(self.dtype)
 
@@ -180,9 +192,10 @@ class MLP(nn.Module):
     out: int
     norm: str = "bn"
     dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
-        x = nn.Dense(self.hidden, dtype=self.dtype)(x.astype(self.dtype))
-        x = nn.relu(HeadNorm(self.norm, dtype=self.dtype)(x))
-        return nn.Dense(self.out, dtype=self.dtype)(x)
+        x = nn.Dense(self.hidden, dtype=self.dtype, param_dtype=self.param_dtype)(x.astype(self.dtype))
+        x = nn.relu(HeadNorm(self.norm, dtype=self.dtype, param_dtype=self.param_dtype)(x))
+        return nn.Dense(self.out, dtype=self.dtype, param_dtype=self.param_dtype)(x)
