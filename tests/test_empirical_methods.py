@@ -152,3 +152,19 @@ def test_directpred_step_sets_wp_from_the_batch_correlation_and_trains_it_betwee
     third, _ = step(second, None)
     s, u = np.linalg.eigh(np.asarray(third.correlation))
     np.testing.assert_allclose(third.params["predictor"]["Wp"], u @ np.diag(np.sqrt(s) + 0.1 * s.max()) @ u.T, atol=1e-10)
+
+
+def test_lars_decays_and_adapts_only_weight_matrices_and_alpha_p_scales_only_the_predictor():
+    """LARS (BYOL's optimiser): biases / BN parameters get neither weight decay nor the trust ratio."""
+    params = {"encoder": {"kernel": jnp.full((2, 2), 2.0), "bias": jnp.ones(2)}, "predictor": {"Wp": jnp.eye(2)}}
+    zero = jax.tree_util.tree_map(jnp.zeros_like, params)
+    lars = train.make_optimizer(TrainConfig(optimizer="lars", lr=0.1, weight_decay=0.5, momentum=0.0, lr_schedule="constant"))
+    updates, _ = lars.update(zero, lars.init(params), params)
+    np.testing.assert_array_equal(updates["encoder"]["bias"], 0.0)  # no decay on a vector
+    # decay only: g = 0.5 w; trust ratio 1e-3 ||w|| / ||g|| = 2e-3, so the update is -lr * 2e-3 * 0.5 w = -1e-4 w
+    np.testing.assert_allclose(updates["encoder"]["kernel"], -1e-4 * 2.0 * np.ones((2, 2)), rtol=1e-5)
+    sgd = train.make_optimizer(TrainConfig(lr=0.1, weight_decay=0.0, momentum=0.0, alpha_p=4.0, lr_schedule="constant"))
+    ones = jax.tree_util.tree_map(jnp.ones_like, params)
+    updates, _ = sgd.update(ones, sgd.init(params), params)
+    np.testing.assert_allclose(updates["predictor"]["Wp"], -0.4)
+    np.testing.assert_allclose(updates["encoder"]["kernel"], -0.1)

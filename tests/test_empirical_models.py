@@ -201,3 +201,13 @@ def test_config_validation_names_the_parameter_and_range():
     with pytest.raises(ValueError, match="give data_dir"):
         TrainConfig(dataset="cifar10")
     assert default_augmentation("cifar10").flip and not default_augmentation("digits").flip
+
+
+def test_bfloat16_option_computes_in_bf16_and_keeps_float32_parameters():
+    cfg = TrainConfig(width=4, dtype="bfloat16")
+    net = network.build_network(cfg)
+    x = jnp.zeros((5, 8, 8, 1))
+    variables = jax.jit(lambda key: net.init(key, x, train=False))(jax.random.key(0, impl="rbg"))
+    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(variables["params"])} == {jnp.dtype(jnp.float32)}
+    (f, p), _ = jax.jit(lambda v: net.apply(v, x, mutable=["batch_stats"]))(variables)
+    assert f.dtype == p.dtype == jnp.bfloat16

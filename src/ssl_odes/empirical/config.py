@@ -36,7 +36,9 @@ __all__ = [
     "ENCODERS",
     "NORMS",
     "default_augmentation",
+    "config_for",
     "config_from_dict",
+    "METHOD_PRESETS",
 ]
 
 METHODS = ("byol", "simsiam", "simclr")
@@ -317,6 +319,31 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+#: What a method name means on the command line: ``directpred`` is BYOL with 002's DirectPred
+#: predictor, ``simclr`` has no predictor.
+METHOD_PRESETS = {
+    "byol": {"method": "byol"},
+    "simsiam": {"method": "simsiam"},
+    "simclr": {"method": "simclr", "predictor": "none"},
+    "directpred": {"method": "byol", "predictor": "directpred"},
+}
+
+
+def config_for(method: str, **changes: Any) -> TrainConfig:
+    """A :class:`TrainConfig` for a method name of :data:`METHOD_PRESETS` (incl. ``"directpred"``).
+
+    Options left ``None`` keep the config's defaults.
+
+    >>> cfg = config_for("directpred", steps=10, lr=None)
+    >>> cfg.method, cfg.predictor, cfg.steps, cfg.lr
+    ('byol', 'directpred', 10, 0.05)
+    """
+    _params.check_choice("method", method, tuple(METHOD_PRESETS))
+    values = dict(METHOD_PRESETS[method])
+    values.update({k: v for k, v in changes.items() if v is not None})
+    return TrainConfig(**values)
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

@@ -5,7 +5,8 @@ One JSON object per line, each with a ``kind``:
 * ``"config"`` (first line): the run's :class:`~ssl_odes.empirical.config.TrainConfig` as a dict;
 * ``"spectra"``: at ``step`` (flow time ``t``, learning rate ``lr``, EMA rate ``gamma_ema``, mean
   ``loss`` since the previous record) the per-mode lists ``s``, ``p``, ``alignment``, ``tau``,
-  ``wp_eigenvalues`` and the scalars ``asymmetry``, ``commutator`` (:mod:`.spectra`);
+  ``wp_eigenvalues`` and the scalars ``asymmetry``, ``commutator``, ``alignment_weighted``
+  (:mod:`.spectra`);
 * ``"eval"``: probe accuracies (``knn``, ``linear_probe``) at ``step`` (0 = random initialisation).
 
 Missing values are written as ``null``. This module needs neither flax nor optax, so records can
@@ -22,10 +23,12 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["to_jsonable", "write_records", "append_record", "read_records", "records_to_xarray", "load_records"]
+__all__ = [
+    "to_jsonable", "write_records", "append_record", "read_records", "records_to_xarray", "load_records", "as_dataset",
+]
 
 MODE_VARIABLES = ("s", "p", "alignment", "tau", "wp_eigenvalues")
-STEP_VARIABLES = ("t", "lr", "gamma_ema", "loss", "asymmetry", "commutator")
+STEP_VARIABLES = ("t", "lr", "gamma_ema", "loss", "asymmetry", "commutator", "alignment_weighted")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -113,3 +116,14 @@ def records_to_xarray(records: Iterable[dict[str, Any]]):
 def load_records(path: str | Path):
     """Read a records file into an ``xarray.Dataset`` (:func:`records_to_xarray`)."""
     return records_to_xarray(read_records(path))
+
+
+def as_dataset(records: Any):
+    """Records given as a path, a list of dicts or an ``xarray.Dataset`` -> ``xarray.Dataset``."""
+    if isinstance(records, (str, Path)):
+        return load_records(records)
+    if isinstance(records, (list, tuple)):
+        return records_to_xarray(records)
+    if hasattr(records, "data_vars"):
+        return records
+    raise ValueError(f"records must be a path, a list of records or an xarray.Dataset; got {type(records).__name__}")

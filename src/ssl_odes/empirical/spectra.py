@@ -6,7 +6,9 @@ For the predictor input ``f`` (projection of a clean input), 002 follows
   ``F = W X W^T = W W^T`` exactly),
 * ``p_j = u_j^T Wp u_j``: the predictor's eigenvalue on ``F``'s eigenvector (equal to an eigenvalue
   of ``Wp`` once the eigenspaces align, Thm 3); also the eigenvalues of ``(Wp + Wp^T)/2``,
-* the alignment ``cos(u_j, Wp u_j) = u_j^T Wp u_j / ||Wp u_j||`` (002 Fig 2, third column),
+* the alignment ``cos(u_j, Wp u_j) = u_j^T Wp u_j / ||Wp u_j||`` (002 Fig 2, third column) and
+  its ``s``-weighted mean ``sum_j s_j cos_j / sum_j s_j`` (one number: do the modes that carry
+  the representation align?),
 * the asymmetry ``||Wp - Wp^T||_F / ||Wp||_F`` (Fig 2, fourth column) and the normalised
   commutator ``||[F, Wp]||_F / (||F||_F ||Wp||_F)`` (Thm 3),
 * the effective EMA ratio per mode ``tau_j = u_j^T E[f_a f^T] u_j / s_j`` with ``f_a`` the target
@@ -44,7 +46,7 @@ def mode_spectra(F: jax.Array, Wp: jax.Array | None = None, F_target: jax.Array 
         F_target: ``E[f_a f^T]`` (target-online cross-correlation) or ``None``.
 
     Returns a dict with ``s``, and, when given the matrices, ``p``, ``alignment``,
-    ``wp_eigenvalues``, ``asymmetry``, ``commutator``, ``tau``.
+    ``alignment_weighted``, ``wp_eigenvalues``, ``asymmetry``, ``commutator``, ``tau``.
 
     >>> import jax.numpy as jnp
     >>> out = mode_spectra(jnp.diag(jnp.array([1.0, 3.0])), Wp=jnp.diag(jnp.array([0.5, 2.0])))
@@ -59,6 +61,7 @@ def mode_spectra(F: jax.Array, Wp: jax.Array | None = None, F_target: jax.Array 
         p = jnp.sum(u * wp_u, axis=0)
         out["p"] = p
         out["alignment"] = p / jnp.maximum(jnp.linalg.norm(wp_u, axis=0), jnp.finfo(F.dtype).tiny)
+        out["alignment_weighted"] = jnp.sum(s * out["alignment"]) / jnp.maximum(jnp.sum(s), jnp.finfo(F.dtype).tiny)
         out["wp_eigenvalues"] = jnp.linalg.eigvalsh(0.5 * (Wp + Wp.T))[::-1]
         wp_norm = jnp.maximum(jnp.linalg.norm(Wp), jnp.finfo(F.dtype).tiny)
         out["asymmetry"] = jnp.linalg.norm(Wp - Wp.T) / wp_norm

@@ -36,17 +36,6 @@ from . import records as records_lib
 __all__ = ["flow_parameters", "measured_modes", "predict_modes", "sort_modes", "overlay"]
 
 
-def _dataset(records: Any):
-    """Records given as a path, a list of dicts or an ``xarray.Dataset`` -> Dataset."""
-    if isinstance(records, (str, Path)):
-        return records_lib.load_records(records)
-    if isinstance(records, (list, tuple)):
-        return records_lib.records_to_xarray(records)
-    if hasattr(records, "data_vars"):
-        return records
-    raise ValueError(f"records must be a path, a list of records or an xarray.Dataset; got {type(records).__name__}")
-
-
 def _config(ds) -> dict[str, Any]:
     if "config" not in ds.attrs:
         raise ValueError("these records have no 'config' record; cannot map the run onto the flow")
@@ -80,7 +69,7 @@ def flow_parameters(config: Any) -> dict[str, float]:
 
 def measured_modes(records: Any) -> dict[str, np.ndarray]:
     """``t [time]`` and ``s, p, tau [time, mode]`` from a run's records (path, list or Dataset)."""
-    ds = _dataset(records)
+    ds = records_lib.as_dataset(records)
     out = {"t": np.asarray(ds["t"].values, np.float64), "step": np.asarray(ds["step"].values)}
     for name in ("s", "p", "tau"):
         if name in ds:
@@ -110,7 +99,7 @@ def predict_modes(records: Any, *, modes: Any = None, **overrides: Any) -> Traje
         a :class:`~ssl_odes.Trajectory` with batch axis ``mode`` and time ``t`` = the records'.
         Compare it with the measurements via :func:`sort_modes` (modes may cross).
     """
-    ds = _dataset(records)
+    ds = records_lib.as_dataset(records)
     params = flow_parameters(_config(ds))
     unknown = set(overrides) - {"alpha_p", "beta", "eta", "sigma2"}
     if unknown:
@@ -146,7 +135,7 @@ def overlay(records: Any, axes: Any = None, *, modes: Any = None, variables=("s"
     """
     import matplotlib.pyplot as plt
 
-    ds = _dataset(records)
+    ds = records_lib.as_dataset(records)
     prediction = predict_modes(ds, modes=modes, **overrides)
     measured = measured_modes(ds)
     index = slice(None) if modes is None else np.asarray(modes)

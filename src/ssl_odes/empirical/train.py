@@ -49,6 +49,7 @@ __all__ = [
     "prng_key",
     "init_state",
     "make_train_step",
+    "make_update_step",
     "measure_spectra",
     "evaluate",
     "flow_times",
@@ -122,7 +123,8 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
     SGD: ``w <- w - lr_k (g + weight_decay * w)`` with heavy-ball momentum, decay on every
     parameter (as in 002's flow, where ``eta`` acts on ``W`` and ``Wp``). LARS (You et al.): decay
-    and the trust ratio only on weight matrices / kernels, as in BYOL.
+    and the trust ratio (coefficient 1e-3, optax's and BYOL's) only on weight matrices / kernels,
+    as in BYOL.
     """
     schedule = learning_rate_schedule(config)
     scale_predictor = optax.masked(optax.scale(config.alpha_p), _is_predictor)
@@ -175,13 +177,14 @@ def init_state(config: TrainConfig, dataset=None, *, params: Any = None) -> Trai
     initialisation of a linear-encoder run; the BYOL target starts as a copy of them.
     """
     variables = _initial_variables(config, _input_shape(config, dataset))
+    # Fresh copies throughout: the initial variables are cached, and a donating step would free them.
     if params is None:
-        params = variables["params"]
+        params = jax.tree_util.tree_map(jnp.array, variables["params"])
     else:
         expected = jax.tree_util.tree_structure(variables["params"])
         if jax.tree_util.tree_structure(params) != expected:
             raise ValueError(f"params must have the network's tree structure {expected}")
-        params = jax.tree_util.tree_map(lambda v, ref: jnp.asarray(v, ref.dtype), params, variables["params"])
+        params = jax.tree_util.tree_map(lambda v, ref: jnp.array(v, ref.dtype), params, variables["params"])
     target = None
     if config.uses_target:
         target = {name: params[name] for name in ("encoder", "projector") if name in params}
@@ -192,7 +195,7 @@ def init_state(config: TrainConfig, dataset=None, *, params: Any = None) -> Trai
     return TrainState(
         step=jnp.asarray(0, jnp.int32),
         params=params,
-        batch_stats=variables.get("batch_stats", {}),
+        batch_stats=jax.tree_util.tree_map(jnp.array, variables.get("batch_stats", {})),
         target_params=target,
         opt_state=_optimizer_init(config)(params),
         correlation=correlation,
@@ -217,12 +220,12 @@ def make_train_step(config: TrainConfig, dataset=None) -> Callable[[TrainState, 
     Steps are cached per (config, normalisation): a resumed or repeated run does not recompile.
     """
     if dataset is None:
-        return _cached_train_step(config, None, None)
-    return _cached_train_step(config, tuple(map(float, dataset.mean)), tuple(map(float, dataset.std)))
+        return _cached_train_step(config, None, None)[0]
+    return _cached_train_step(config, tuple(map(float, dataset.mean)), tuple(map(float, dataset.std)))[0]
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_train_step(config: TrainConfig, mean, std):
+def _cached_train_step(config: TrainConfig, mean, std, donate: bool = False):
     network = build_network(config)
     optimizer = make_optimizer(config)
     augment = config.augmentation
@@ -249,6 +252,9 @@ def _cached_train_step(config: TrainConfig, mean, std):
             k1, k2 = jax.random.split(key)
             x1 = augment_batch(k1, images, augment, mean, std)
             x2 = augment_batch(k2, images, augment, mean, std)
+        return update(state, x1, x2)
+
+    def update(state: TrainState, x1, x2):
         gamma = methods.ema_rate(state.step, config.steps, config.gamma_ema, config.ema_schedule)
         overwrite = (state.step % config.directpred_freq) == 0
 
@@ -295,7 +301,18 @@ def _cached_train_step(config: TrainConfig, mean, std):
         )
         return new_state, {"loss": loss, "gamma_ema": gamma}
 
-    return jax.jit(step)
+    donate_argnums = (0,) if donate else ()
+    return jax.jit(step, donate_argnums=donate_argnums), jax.jit(update, donate_argnums=donate_argnums)
+
+
+def make_update_step(config: TrainConfig, donate: bool = False) -> Callable[[TrainState, Any, Any], tuple[TrainState, dict]]:
+    """The jitted ``update(state, x1, x2) -> (state, metrics)``: a step on two given (normalised) views.
+
+    The same computation as :func:`make_train_step` after its augmentation (used by the
+    benchmarks, and to train on views prepared elsewhere). ``donate=True`` lets XLA reuse the
+    input state's buffers (the caller must not touch the old state afterwards).
+    """
+    return _cached_train_step(config, None, None, bool(donate))[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,8 +512,10 @@ def train(
         records.append(record)
         if log is not None and record["kind"] == "spectra":
             s = record["s"]
-            log(f"step {record['step']:>6}  t={record['t']:.4g}  loss={record['loss']}  s_max={max(s):.4g}  "
-                f"align={np.nanmean(np.asarray(record.get('alignment') or [np.nan], float)):.3f}")
+            loss = "-" if record["loss"] is None else f"{record['loss']:.4f}"
+            align = record.get("alignment_weighted")
+            log(f"step {record['step']:>6}  t={record['t']:.4g}  loss={loss}  s_max={max(s):.4g}"
+                + ("" if align is None else f"  alignment(s-weighted)={align:.3f}"))
         if log is not None and record["kind"] == "eval":
             log(f"eval at step {record['step']}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in ("kind", "step")))
 
