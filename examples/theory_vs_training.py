@@ -63,11 +63,12 @@ def main(output: Path) -> Path:
     grid = fig.add_gridspec(2, 4)
     top = [fig.add_subplot(grid[0, k]) for k in range(4)]
     prediction, _ = theory.overlay(linear.records, axes=top[:3])
-    measured = theory.measured_modes(linear.records)
-    (m_s,) = theory.sort_modes(measured["s"])
-    (p_s,) = theory.sort_modes(np.asarray(prediction.s).T)
-    error = np.abs(m_s - p_s) / p_s
-    top[3].semilogy(measured["t"][1:], error[1:], lw=1.2)
+    matched = theory.match_modes(linear.records, prediction)
+    predicted_s = np.asarray(prediction.s).T
+    error = np.abs(matched["s"] - predicted_s) / predicted_s
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, error.shape[1]))
+    for j, colour in enumerate(colours):
+        top[3].semilogy(matched["t"][1:], error[1:, j], lw=1.0, color=colour)
     top[3].set_xlabel("t = lr x step")
     top[3].set_ylabel(r"$|s_j^{train} - s_j^{ODE}| / s_j^{ODE}$")
     top[3].set_title(f"max relative error {error.max():.2%}")

@@ -78,8 +78,10 @@ def build_network(config: TrainConfig) -> SSLNetwork:
 
     >>> import jax, jax.numpy as jnp
     >>> net = build_network(TrainConfig(width=4, projector_hidden=8, projection_dim=6, predictor_hidden=8))
-    >>> variables = net.init(jax.random.PRNGKey(0), jnp.zeros((3, 8, 8, 1)))
-    >>> sorted(variables["params"]), [a.shape for a in net.apply(variables, jnp.zeros((3, 8, 8, 1)), mutable=["batch_stats"])[0]]
-    (['encoder', 'predictor', 'projector'], [(3, 6), (3, 6)])
+    >>> x = jnp.zeros((3, 8, 8, 1))
+    >>> shapes = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), x))  # shapes only, no compute
+    >>> (f, p), _ = jax.eval_shape(lambda v: net.apply(v, x, mutable=["batch_stats"]), shapes)
+    >>> sorted(shapes["params"]), f.shape, p.shape
+    (['encoder', 'predictor', 'projector'], (3, 6), (3, 6))
     """
     return SSLNetwork(config)

@@ -80,10 +80,11 @@ def resnet18(width: int = 64, dtype: Any = jnp.float32, param_dtype: Any = jnp.f
     """CIFAR-style ResNet-18 (11.2M parameters at width 64; 512-d output).
 
     >>> import jax, jax.numpy as jnp
-    >>> net = resnet18(width=4)
-    >>> variables = net.init(jax.random.PRNGKey(0), jnp.zeros((2, 32, 32, 3)), train=False)
-    >>> net.apply(variables, jnp.zeros((2, 32, 32, 3)), train=False).shape
-    (2, 32)
+    >>> net = resnet18()
+    >>> x = jnp.zeros((2, 32, 32, 3))
+    >>> shapes = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), x, train=False))  # shapes only, no compute
+    >>> jax.eval_shape(lambda v: net.apply(v, x, train=False), shapes).shape
+    (2, 512)
     """
     return ResNet(stage_sizes=(2, 2, 2, 2), width=width, dtype=dtype, param_dtype=param_dtype)
 
@@ -93,8 +94,9 @@ def small_resnet(width: int = 16, dtype: Any = jnp.float32, param_dtype: Any = j
 
     >>> import jax, jax.numpy as jnp
     >>> net = small_resnet(width=8)
-    >>> variables = net.init(jax.random.PRNGKey(0), jnp.zeros((2, 8, 8, 1)), train=False)
-    >>> net.apply(variables, jnp.zeros((2, 8, 8, 1)), train=False).shape
+    >>> x = jnp.zeros((2, 8, 8, 1))
+    >>> shapes = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), x, train=False))
+    >>> jax.eval_shape(lambda v: net.apply(v, x, train=False), shapes).shape
     (2, 16)
     """
     return ResNet(stage_sizes=(1, 1), width=width, dtype=dtype, param_dtype=param_dtype)
@@ -183,8 +185,8 @@ class MLP(nn.Module):
 
     >>> import jax, jax.numpy as jnp
     >>> mlp = MLP(hidden=8, out=3, norm="mu")
-    >>> variables = mlp.init(jax.random.PRNGKey(0), jnp.ones((4, 5)))
-    >>> mlp.apply(variables, jnp.ones((4, 5))).shape
+    >>> shapes = jax.eval_shape(lambda: mlp.init(jax.random.PRNGKey(0), jnp.ones((4, 5))))
+    >>> jax.eval_shape(lambda v: mlp.apply(v, jnp.ones((4, 5))), shapes).shape
     (4, 3)
     """
 

@@ -16,9 +16,9 @@ alignment). Then the measured ``s_j(t)`` follow the flow up to ``O(lr)`` discret
 ``O(1/sqrt(batch))`` sampling errors (the tests ask for 5%). For a ResNet trained with BYOL's
 normalised loss the overlay is a qualitative comparison only.
 
-Modes are compared as *sets*: at each time both the measured and the predicted modes are sorted
-by decreasing ``s``, so crossings of eigenvalues need no bookkeeping. This module needs neither
-flax nor optax.
+Modes are compared as *sets*: at each time the ``k``-th largest measured ``s`` is paired with the
+ODE mode whose ``s`` is the ``k``-th largest (:func:`match_modes`), so crossings of eigenvalues
+need no bookkeeping. This module needs neither flax nor optax.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..byol_modes import simulate_byol_modes
 from ..trajectory import Trajectory
 from . import records as records_lib
 
-__all__ = ["flow_parameters", "measured_modes", "predict_modes", "sort_modes", "overlay"]
+__all__ = ["flow_parameters", "measured_modes", "predict_modes", "sort_modes", "match_modes", "overlay"]
 
 
 def _config(ds) -> dict[str, Any]:
@@ -87,6 +87,29 @@ def sort_modes(s: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.take_along_axis(x, order, axis=-1) for x in (s,) + others)
 
 
+def match_modes(records: Any, prediction: Trajectory, *, modes: Any = None) -> dict[str, np.ndarray]:
+    """The measured ``s, p, tau`` re-labelled by the ODE mode they correspond to, ``[time, mode]``.
+
+    At each time the ``k``-th largest measured ``s`` is matched with the ODE mode whose ``s`` is
+    the ``k``-th largest: the spectra agree as sets, and a crossing of two eigenvalues swaps the
+    labels of the measurements, not the continuity of the ODE modes. Column ``j`` of the result
+    is comparable with ``prediction.s[j]`` (and ``p``, ``tau``).
+    """
+    measured = measured_modes(records)
+    index = slice(None) if modes is None else np.asarray(modes)
+    predicted_s = np.asarray(prediction.s, np.float64).T  # [time, mode]
+    rank_to_mode = np.argsort(-predicted_s, axis=-1, kind="stable")
+    names = [v for v in ("s", "p", "tau") if v in measured]
+    ordered = sort_modes(*(measured[v][:, index] for v in names))
+    out = {"t": measured["t"]}
+    rows = np.arange(len(measured["t"]))[:, None]
+    for name, values in zip(names, ordered):
+        relabelled = np.empty_like(values)
+        relabelled[rows, rank_to_mode] = values
+        out[name] = relabelled
+    return out
+
+
 def predict_modes(records: Any, *, modes: Any = None, **overrides: Any) -> Trajectory:
     """Integrate 002 Eqs 11-13 from a run's measured initial modes, at the run's flow times.
 
@@ -137,22 +160,19 @@ def overlay(records: Any, axes: Any = None, *, modes: Any = None, variables=("s"
 
     ds = records_lib.as_dataset(records)
     prediction = predict_modes(ds, modes=modes, **overrides)
-    measured = measured_modes(ds)
-    index = slice(None) if modes is None else np.asarray(modes)
-    variables = [v for v in variables if v in measured and (v != "tau" or not prediction.settings_dict.get("simsiam"))]
+    matched = match_modes(ds, prediction, modes=modes)
+    variables = [v for v in variables if v in matched and (v != "tau" or not prediction.settings_dict.get("simsiam"))]
     if axes is None:
         _, axes = plt.subplots(1, len(variables), figsize=(4.2 * len(variables), 3.4), squeeze=False)
         axes = axes[0]
-    t = measured["t"]
-    predicted = {v: np.asarray(getattr(prediction, v)).T for v in ("s", "p", "tau")}  # [time, mode]
-    m_sorted = dict(zip(("s", "p", "tau"), sort_modes(*(measured[v][:, index] if v in measured else np.full_like(measured["s"][:, index], np.nan) for v in ("s", "p", "tau")))))
-    p_sorted = dict(zip(("s", "p", "tau"), sort_modes(predicted["s"], predicted["p"], predicted["tau"])))
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, m_sorted["s"].shape[1]))
+    t = matched["t"]
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, matched["s"].shape[1]))
     every = max(1, len(t) // 25)
     for ax, name in zip(axes, variables):
+        predicted = np.asarray(getattr(prediction, name)).T  # [time, mode]
         for j, colour in enumerate(colours):
-            ax.plot(t, p_sorted[name][:, j], color=colour, lw=1.6)
-            ax.plot(t[::every], m_sorted[name][::every, j], "o", color=colour, ms=3.5, mfc="none")
+            ax.plot(t, predicted[:, j], color=colour, lw=1.6)
+            ax.plot(t[::every], matched[name][::every, j], "o", color=colour, ms=3.5, mfc="none")
         ax.set_xlabel("t = lr x step")
         ax.set_ylabel({"s": r"$s_j$ (eigenvalues of F)", "p": r"$p_j = u_j^T W_p u_j$", "tau": r"$\tau_j$"}[name])
     axes[0].plot([], [], "k-", label="ODE (002 Eqs 11-13)")

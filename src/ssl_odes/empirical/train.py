@@ -272,16 +272,15 @@ def _cached_train_step(config: TrainConfig, mean, std, donate: bool = False):
                 ).astype(params["predictor"]["Wp"].dtype)
                 wp_used = jnp.where(overwrite, wp_set, params["predictor"]["Wp"])
                 params = {**params, "predictor": {**params["predictor"], "Wp": wp_used}}
-            target = state.target_params if config.uses_target else params
-            target = jax.lax.stop_gradient(target)
-            # The target's BatchNorm normalises with its own batch statistics; its running averages are unused.
-            z2, _ = project(target, state.batch_stats, x2)
             p1 = predict(params, f1)
-            if config.symmetric_loss:
-                z1, _ = project(target, state.batch_stats, x1)
-                p2 = predict(params, f2)
+            p2 = predict(params, f2) if config.symmetric_loss else None
+            if config.uses_target:
+                target = jax.lax.stop_gradient(state.target_params)
+                # The target's BatchNorm normalises by the batch; its running averages are never used.
+                z2, _ = project(target, state.batch_stats, x2)
+                z1 = project(target, state.batch_stats, x1)[0] if config.symmetric_loss else None
             else:
-                z1 = p2 = None
+                z1, z2 = f1, f2  # SimSiam: the target is the online projection (regression_loss stops its gradient)
             loss = methods.regression_loss(distance, p1, p2, z1, z2, config.symmetric_loss)
             return loss, (batch_stats, correlation, wp_used)
 
