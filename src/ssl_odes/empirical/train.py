@@ -466,7 +466,8 @@ def train(
         config: the run.
         dataset: an :class:`~ssl_odes.empirical.data.ImageDataset` (default: the config's).
         params: initial parameters replacing the network's initialisation (see :func:`init_state`).
-        records_path: write the records (JSON lines, :mod:`.records`) there as they come.
+        records_path: write the records (JSON lines, :mod:`.records`) there at every checkpoint
+            and when the call returns.
         checkpoint_dir: save a checkpoint there every ``checkpoint_every`` steps and when the run
             stops; if it holds one of this config, continue from it.
         stop_after: stop (with a checkpoint) after this step, as if interrupted.
@@ -484,6 +485,7 @@ def train(
         checkpoint_every = _params.check_integer("checkpoint_every", checkpoint_every, 1)
     if stop_after is not None:
         stop_after = _params.check_integer("stop_after", stop_after, 1, config.steps)
+    evaluate_probes = _params.check_flag("evaluate_probes", evaluate_probes)
     if (checkpoint_every is not None or stop_after is not None) and checkpoint_dir is None:
         raise ValueError("checkpoint_every / stop_after need a checkpoint_dir to write to")
     started = time.perf_counter()
@@ -521,6 +523,8 @@ def train(
     def save(step):
         meta = {"config": records_lib.to_jsonable(config.to_dict()), "step": int(step), "records": records, "pending_losses": pending}
         ckpt.save_checkpoint(checkpoint_dir, state, meta)
+        if records_path is not None:
+            records_lib.write_records(records_path, records)
 
     start = int(state.step)
     if start == 0:
