@@ -118,6 +118,13 @@ PARAMETER_RANGES: dict[str, Interval] = {
     "l_cor": NONNEGATIVE,  # ||Lambda - I_d||_F^2
     "lambda_bt": POSITIVE,  # Barlow Twins off-diagonal weight (the paper's lambda)
     "class_probs": Interval(0.0, 1.0),  # latent-class probabilities p_i
+    # the empirical companion (issue 6): a training run's hyper-parameters (lr as above;
+    # its gamma_ema may be 1, a frozen target, and is validated with [0, 1] there)
+    "momentum": Interval(0.0, 1.0, upper_closed=False),  # heavy-ball momentum
+    "weight_decay": NONNEGATIVE,  # SGD weight-decay coefficient (= the flow's eta)
+    "temperature": POSITIVE,  # NT-Xent temperature
+    "directpred_rho": Interval(0.0, 1.0, upper_closed=False),  # 002 Eq 19 moving-average rate
+    "directpred_eps": REAL,  # 002 Eq 18 regulariser (the released code allows it negative)
     # integration
     "t1": POSITIVE,
     "rtol": POSITIVE,

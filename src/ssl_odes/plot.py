@@ -4,6 +4,7 @@
   nullclines, fixed points coloured by their Jacobian stability and the invariant parabola.
 * :func:`plot_p_dynamics` -- 002 Fig 4: ``dp/dt`` on the invariant parabola (Eq 16).
 * :func:`plot_modes` -- ``p``, ``s``, ``tau`` of a :class:`~ssl_odes.Trajectory` against time.
+* :func:`plot_training_spectra` -- 002 Fig 2 from a training run's records (the empirical companion).
 
 Colours follow the papers: stable fixed points red, unstable green, saddles black.
 """
@@ -25,7 +26,7 @@ from .byol_modes import (
 )
 from .trajectory import Trajectory
 
-__all__ = ["plot_phase_portrait", "plot_p_dynamics", "plot_modes", "STABILITY_COLOURS"]
+__all__ = ["plot_phase_portrait", "plot_p_dynamics", "plot_modes", "plot_training_spectra", "STABILITY_COLOURS"]
 
 STABILITY_COLOURS = {"stable": "tab:red", "unstable": "tab:green", "saddle": "black", "degenerate": "grey"}
 
@@ -187,4 +188,40 @@ def plot_modes(result: Trajectory, axes: Any = None, variables: Sequence[str] = 
         ax.plot(t, values.T, lw=1.2)
         ax.set_xlabel("t  (= lr x step)")
         ax.set_ylabel(name)
+    return axes
+
+
+def plot_training_spectra(records: Any, axes: Any = None, *, max_modes: int | None = None):
+    """002 Fig 2 from a training run's records (:mod:`ssl_odes.empirical.records`; no flax needed).
+
+    Four panels against the training step: ``log s_j`` (eigenvalues of ``F``), the predictor's
+    ``p_j = u_j^T Wp u_j``, the alignment ``cos(u_j, Wp u_j)`` and the asymmetry
+    ``||Wp - Wp^T|| / ||Wp||``; one line per mode, darker = larger ``s_j``. ``records`` is a
+    records file, the list of records or their ``xarray.Dataset``. Returns the axes.
+    """
+    from .empirical.records import as_dataset
+
+    ds = as_dataset(records)
+    steps = np.asarray(ds["step"].values)
+    names = [n for n in ("s", "p", "alignment", "asymmetry") if n in ds]
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+        axes = axes[0]
+    import matplotlib.pyplot as plt
+
+    for ax, name in zip(axes, names):
+        values = np.asarray(ds[name].values)
+        if values.ndim == 1:
+            ax.plot(steps, values, color="k", lw=1.5)
+        else:
+            modes = values.shape[1] if max_modes is None else min(max_modes, values.shape[1])
+            colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, modes))
+            for j in range(modes):
+                y = np.log(np.maximum(values[:, j], 1e-12)) if name == "s" else values[:, j]
+                ax.plot(steps, y, color=colours[j], lw=1.0)
+        ax.set_xlabel("step")
+        ax.set_ylabel({"s": r"$\log s_j$", "p": r"$p_j = u_j^T W_p u_j$", "alignment": r"$\cos(u_j, W_p u_j)$",
+                       "asymmetry": r"$\|W_p - W_p^T\| / \|W_p\|$"}[name])
     return axes
