@@ -62,7 +62,8 @@ def test_invariant_parabola_is_conserved_without_weight_decay(p0, s0, tau0, alph
 def test_invariant_decays_exactly_like_exp_minus_two_eta_t(p0, s0, tau0, alpha_p, beta, eta, sigma2):
     """Eq 14 with eta > 0: s - p^2/alpha_p = exp(-2 eta t) (s0 - p0^2/alpha_p), whatever tau does.
 
-    Same tolerance as above, relative to |s| + p^2/alpha_p + |c| exp(-2 eta t).
+    1e-9 relative to |s| + p^2/alpha_p + |c| exp(-2 eta t), plus 1e-12 absolute: once a mode has
+    decayed (s ~ 1e-13 at eta t = 15) its error is governed by the solver's atol = 1e-13, not rtol.
     """
     res = ssl_odes.simulate_byol_modes(p0, s0, tau0, alpha_p=alpha_p, beta=beta, eta=eta, sigma2=sigma2,
                                        t1=30.0, num_points=151, **TIGHT)
@@ -71,7 +72,7 @@ def test_invariant_decays_exactly_like_exp_minus_two_eta_t(p0, s0, tau0, alpha_p
     predicted = invariant_prediction(t, p0[:, None], s0[:, None], alpha_p[:, None], eta[:, None])
     value = invariant(res.p, res.s, alpha_p[:, None])
     scale = np.abs(res.s) + res.p**2 / alpha_p[:, None] + np.abs(predicted)
-    assert np.all(np.abs(value - predicted) <= 1e-9 * scale + 1e-15)
+    assert np.all(np.abs(value - predicted) <= 1e-9 * scale + 1e-12)
 
 
 # ------------------------------------------------------------------------------------------------
