@@ -30,7 +30,7 @@ from pathlib import Path
 
 # One XLA CPU device per core, so that the sharded run (ssl_odes.use_devices) can use them all; the
 # single-device numbers use one of them. Must be set before JAX starts.
-if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+if "jax" not in sys.modules and "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={os.cpu_count()}").strip()
 
 import jax

@@ -288,6 +288,7 @@ def test_cli_bench_runs_m1_on_a_small_problem(tmp_path, monkeypatch):
     from ssl_odes.cli import app
 
     monkeypatch.chdir(TESTS.parent)
+    monkeypatch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))  # restored afterwards, whatever the script does
     results = tmp_path / "results"
     result = CliRunner().invoke(app, ["bench", "m1", "--n", "64", "--scipy-sample", "4", "--repeat", "1",
                                       "--results-dir", str(results)])
