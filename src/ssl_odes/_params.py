@@ -268,12 +268,18 @@ def resolve_dtype(dtype: Any) -> np.dtype:
     return resolved
 
 
-def time_grid(t1: Any, num_points: Any, ts: Any = None) -> np.ndarray:
+def time_grid(
+    t1: Any, num_points: Any, ts: Any = None, *, default_t1: float | None = None, default_num_points: int | None = None
+) -> np.ndarray:
     """The output time grid: ``linspace(0, t1, num_points)``, or a user grid ``ts``.
 
-    A user grid must be 1-D, finite, start at ``t >= 0`` and be strictly increasing; the
-    integration always starts at ``t = 0``.
+    Without ``ts``, an unset ``t1`` / ``num_points`` takes the simulator's default. A user grid
+    must be 1-D, finite, start at ``t >= 0`` and be strictly increasing; the integration always
+    starts at ``t = 0``.
     """
+    if ts is None:
+        t1 = default_t1 if t1 is None else t1
+        num_points = default_num_points if num_points is None else num_points
     if ts is not None:
         if t1 is not None or num_points is not None:
             raise ValueError("give either ts or (t1, num_points), not both; got ts and t1/num_points")

@@ -319,10 +319,7 @@ def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound):
     """Validated ``(save, dtype, output grid, solver options)`` shared by both simulators."""
     save = _params.check_choice("save", save, SAVE_MODES)
     dtype = _params.resolve_dtype(dtype)
-    if ts is None:
-        t1 = DEFAULT_T1 if t1 is None else t1
-        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
-    grid = _params.time_grid(t1, num_points, ts)
+    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
     return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound)
 
 

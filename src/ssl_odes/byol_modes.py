@@ -201,10 +201,7 @@ def simulate_byol_modes(
         raise ValueError(f"tau0 is fixed at 1 when simsiam=True; leave tau0 unset (got tau0={tau0!r})")
     tau0 = 0.0 if tau0 is None else tau0
     dtype = _params.resolve_dtype(dtype)
-    if ts is None:
-        t1 = DEFAULT_T1 if t1 is None else t1
-        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
-    grid = _params.time_grid(t1, num_points, ts)
+    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
     solver_options = _params.check_solver_options(rtol, atol, max_steps, bound)
 
     given = {"p0": p0, "s0": s0, "alpha_p": alpha_p, "eta": eta, "sigma2": sigma2}

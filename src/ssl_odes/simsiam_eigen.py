@@ -165,10 +165,8 @@ def phase(l_p: Any, *, c: Any = 1.0, z_norm: Any = 1.0, p_norm: Any = 1.0) -> ja
 
 
 def _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound):
-    if ts is None:
-        t1 = DEFAULT_T1 if t1 is None else t1
-        num_points = DEFAULT_NUM_POINTS if num_points is None else num_points
-    return _params.time_grid(t1, num_points, ts), _params.check_solver_options(rtol, atol, max_steps, bound)
+    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
+    return grid, _params.check_solver_options(rtol, atol, max_steps, bound)
 
 
 def _collapsed(l, collapse_tol):
