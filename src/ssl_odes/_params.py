@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._integrate import SOLVERS
+
 __all__ = [
     "Interval",
     "PARAMETER_RANGES",
@@ -296,13 +298,14 @@ def time_grid(
     return np.linspace(0.0, t1, num_points)
 
 
-def check_solver_options(rtol: Any, atol: Any, max_steps: Any, bound: Any) -> dict[str, Any]:
+def check_solver_options(rtol: Any, atol: Any, max_steps: Any, bound: Any, solver: Any = "tsit5") -> dict[str, Any]:
     """Validate the integrator options shared by every simulator.
 
     ``rtol``/``atol``/``bound`` may be ``None`` (the dtype's default); otherwise positive finite
-    scalars. ``max_steps`` is an integer >= 1.
+    scalars. ``max_steps`` is an integer >= 1. ``solver`` names one of ``_integrate.SOLVERS``.
     """
     return {
+        "solver": check_choice("solver", solver, tuple(SOLVERS)),
         "rtol": None if rtol is None else check_scalar("rtol", rtol),
         "atol": None if atol is None else check_scalar("atol", atol),
         "max_steps": check_integer("max_steps", max_steps, 1),

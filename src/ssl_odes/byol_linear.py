@@ -315,12 +315,12 @@ def _save_function(variant: str, isotropic: bool, save_matrices: bool):
     return save
 
 
-def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound):
+def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver):
     """Validated ``(save, dtype, output grid, solver options)`` shared by both simulators."""
     save = _params.check_choice("save", save, SAVE_MODES)
     dtype = _params.resolve_dtype(dtype)
     grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
-    return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound)
+    return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
 
 
 def _check_data(X: Any, Xp: Any, sigma2: Any, n1: int) -> tuple[bool, dict[str, np.ndarray]]:
@@ -362,6 +362,7 @@ def simulate_byol_linear(
     atol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     bound: float | None = None,
+    solver: str = "tsit5",
     dtype: Any = None,
 ) -> Trajectory:
     r"""Integrate the linear BYOL / SimSiam gradient flow of 002 Lemma 1 (Eqs 2-4) or a variant.
@@ -393,7 +394,7 @@ def simulate_byol_linear(
         t1, num_points, ts: output grid (defaults ``t1 = 100``, ``num_points = 1001``).
         save: ``"all"`` saves ``W``, ``Wp`` (and ``Wa`` where it is a state) with the
             diagnostics; ``"diagnostics"`` saves the diagnostics only (memory flat in n).
-        rtol, atol, max_steps, bound, dtype: integrator options (as in
+        rtol, atol, max_steps, bound, solver, dtype: integrator options (as in
             :func:`ssl_odes.simulate_byol_modes`).
 
     Scalar parameters may be arrays; they broadcast with NumPy rules into a batch of runs from
@@ -417,7 +418,7 @@ def simulate_byol_linear(
     """
     variant = _params.check_choice("variant", variant, VARIANTS)
     symmetric_predictor = _params.check_flag("symmetric_predictor", symmetric_predictor)
-    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound)
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
 
     W0 = _matrices.check_matrix("W0", W0)
     n2, n1 = W0.shape
@@ -556,6 +557,7 @@ def simulate_reduced_flow(
     atol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     bound: float | None = None,
+    solver: str = "tsit5",
     dtype: Any = None,
 ) -> Trajectory:
     r"""Integrate the reduced flow of ``F = W W^T`` and a symmetric ``W_p`` (002 Eq 7).
@@ -580,7 +582,7 @@ def simulate_reduced_flow(
         >>> bool(res.commutator[-1] < 1e-2 * res.commutator[0])  # Theorem 3: eigenspaces align
         True
     """
-    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound)
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
     F0 = _matrices.check_psd("F0", F0)
     n = F0.shape[0]
     Wp0 = _matrices.check_symmetric("Wp0", Wp0, n, f"(n, n) to match F0 of shape {F0.shape}")

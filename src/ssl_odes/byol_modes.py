@@ -146,6 +146,7 @@ def simulate_byol_modes(
     atol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     bound: float | None = None,
+    solver: str = "tsit5",
     dtype: Any = None,
 ) -> Trajectory:
     r"""Integrate the decoupled BYOL / SimSiam mode dynamics (002 Eqs 11-13).
@@ -177,6 +178,10 @@ def simulate_byol_modes(
             1e-5/1e-7 in float32).
         max_steps: step budget per trajectory.
         bound: a trajectory with ``max|y| > bound`` stops with status ``BLOWUP``.
+        solver: ``"tsit5"`` (default), ``"dopri5"`` or ``"dopri8"`` (diffrax's explicit
+            Runge-Kutta methods). At a given tolerance the 8th-order ``"dopri8"`` takes fewer,
+            dearer steps and reaches a smaller global error (benchmark M1: 8e-7 against 2e-5
+            for ``"tsit5"`` at rtol 1e-6).
         dtype: ``float32`` or ``float64``; default JAX's default float.
 
     Returns:
@@ -202,7 +207,7 @@ def simulate_byol_modes(
     tau0 = 0.0 if tau0 is None else tau0
     dtype = _params.resolve_dtype(dtype)
     grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
-    solver_options = _params.check_solver_options(rtol, atol, max_steps, bound)
+    solver_options = _params.check_solver_options(rtol, atol, max_steps, bound, solver)
 
     given = {"p0": p0, "s0": s0, "alpha_p": alpha_p, "eta": eta, "sigma2": sigma2}
     if not simsiam:

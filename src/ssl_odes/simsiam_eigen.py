@@ -164,9 +164,9 @@ def phase(l_p: Any, *, c: Any = 1.0, z_norm: Any = 1.0, p_norm: Any = 1.0) -> ja
     return _phase_code(p["z_norm"] / p["p_norm"] * l_p, p["c"])
 
 
-def _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound):
+def _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver):
     grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
-    return grid, _params.check_solver_options(rtol, atol, max_steps, bound)
+    return grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
 
 
 def _collapsed(l, collapse_tol):
@@ -194,6 +194,7 @@ def simulate_simsiam_eigen(
     atol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     bound: float | None = None,
+    solver: str = "tsit5",
     dtype: Any = None,
 ) -> Trajectory:
     r"""Integrate the diagonal SimSiam eigen-dynamics (003 Eqs 54-55 per dimension; see the module doc).
@@ -218,7 +219,7 @@ def simulate_simsiam_eigen(
         r1, r2: learning rates of ``W_p`` and ``z``, ``> 0``.
         collapse_tol: a dimension counts as collapsed at time ``t`` when
             ``l(t) <= collapse_tol * max_{s <= t} l(s)`` (``0 < collapse_tol < 1``).
-        t1, num_points, ts, rtol, atol, max_steps, bound, dtype: as in
+        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
             :func:`ssl_odes.simulate_byol_modes`.
 
     Returns:
@@ -238,7 +239,7 @@ def simulate_simsiam_eigen(
         [1.0, 1.0]
     """
     dtype = _params.resolve_dtype(dtype)
-    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound)
+    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
     collapse_tol = _params.check_scalar("collapse_tol", collapse_tol)
     params = _params.check_parameters(
         l_p0=l_p0, l0=l0, c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2
@@ -315,6 +316,7 @@ def simulate_simsiam_eigen_matrix(
     atol: float | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     bound: float | None = None,
+    solver: str = "tsit5",
     dtype: Any = None,
 ) -> Trajectory:
     r"""Integrate the matrix SimSiam eigen-dynamics of 003 Eqs 54-55 (non-diagonal ``Lambda_p``, ``Lambda``).
@@ -326,7 +328,7 @@ def simulate_simsiam_eigen_matrix(
             ``[*batch, d, d]`` (a scalar fills every entry; use ``np.diag(v)`` for a diagonal).
         c, eta, z_norm, p_norm, r1, r2: scalars or arrays broadcastable to the batch shape, as
             in :func:`simulate_simsiam_eigen`.
-        t1, num_points, ts, rtol, atol, max_steps, bound, dtype: as in
+        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
             :func:`ssl_odes.simulate_byol_modes`.
 
     Returns:
@@ -343,7 +345,7 @@ def simulate_simsiam_eigen_matrix(
         [1.0, 1.0]
     """
     dtype = _params.resolve_dtype(dtype)
-    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound)
+    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
     lambda_p0, lambda0, eps_arr = _check_matrices(Lambda_p0, Lambda0, eps)
     params = _params.check_parameters(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
     d = lambda0.shape[-1]

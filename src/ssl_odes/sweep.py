@@ -269,6 +269,9 @@ def sweep(
         progress: show a progress bar (chunks done, trajectories per second, ETA).
         save: ``"final"`` (each variable at the last output time), ``"all"`` (whole
             trajectories, with a ``t`` dimension) or ``f(trajectory) -> {name: [batch, ...]}``.
+            With ``"final"`` and no ``ts`` / ``num_points`` given, the simulator is asked for the
+            grid ``[0, t1]`` only, so that its batch runs on the integrator's refill schedule
+            (finished trajectories hand their lane to waiting ones; see ``ssl_odes._integrate``).
         **fixed: every other keyword is passed unchanged to ``simulate`` (``t1``, ``simsiam``, ...).
 
     Returns:
@@ -316,12 +319,15 @@ def sweep(
         devices = jax.devices()  # under jax.distributed a sweep is sharded across every host by default
     context = use_devices(devices) if devices is not None else _null_context()
     failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
+    call_fixed = dict(fixed)
+    if save == "final" and not {"ts", "num_points"} & set(fixed) and "num_points" in (_parameter_names(simulate) or ()):
+        call_fixed["num_points"] = 2  # only the final state is kept
     with context:
         for k in range(n_chunks):
             if k in chunks:
                 continue
             start, stop = k * chunk_size, min((k + 1) * chunk_size, n_total)
-            result = simulate(**_chunk_parameters(axes, start, stop), **fixed)
+            result = simulate(**_chunk_parameters(axes, start, stop), **call_fixed)
             dataset = _chunk_dataset(start, _extract(result, save), np.asarray(result.t) if save == "all" else None)
             if directory is not None and is_writer:
                 _atomic_write_dataset(_chunk_path(directory, k), dataset)

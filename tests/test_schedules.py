@@ -1,0 +1,155 @@
+"""The integrator's two schedules (lockstep and refill) take the same steps and give the same answers.
+
+The refill schedule is the fast path for final-state runs (sweeps, benchmark M1). It re-implements
+only the *scheduling* of diffrax's step loop, so the property that matters is exact agreement with
+the lockstep schedule (``vmap`` of ``diffrax.diffeqsolve``): the same status and number of steps
+per trajectory and the same final state up to floating-point rounding, including for trajectories
+that blow up, run out of steps or go non-finite, and whatever the number of lanes, the refill
+period and the batch padding. Float64 throughout.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ssl_odes
+import ssl_odes._integrate as integrator
+from ssl_odes import Status
+from ssl_odes.byol_modes import ModeParameters, byol_modes_vector_field
+
+#: Rounding-level agreement. Both schedules run the same arithmetic per step; XLA may fuse the
+#: vectorised loops differently, which moves the last bits (measured: bitwise equal on M1).
+RTOL_SAME = 1e-12
+
+
+def mixed_batch(n_regular: int = 200, seed: int = 0):
+    """Random BYOL-mode trajectories (002 Eqs 11-13) plus every kind of failure.
+
+    - ``p0 < 0, s0 = 0``: ``dtau/dt ~ -p tau^2`` blows up in finite time (Riccati) -> BLOWUP at
+      the bound 1e6;
+    - ``alpha_p = 1e4``: dynamics so fast that 300 steps do not reach ``t1`` -> MAX_STEPS;
+    - a NaN initial condition -> NONFINITE.
+    """
+    rng = np.random.default_rng(seed)
+    p0 = np.concatenate([rng.uniform(0.01, 1.5, n_regular), [-0.5, -1.0, 0.5, 0.3, np.nan]])
+    s0 = np.concatenate([rng.uniform(0.01, 1.0, n_regular), [0.0, 0.0, 0.5, 0.4, 0.2]])
+    tau0 = np.concatenate([rng.uniform(0.0, 1.0, n_regular), [1.0, 2.0, 0.5, 0.5, 0.5]])
+    alpha_p = np.concatenate([rng.uniform(0.5, 2.0, n_regular), [1.0, 1.0, 1e4, 1e4, 1.0]])
+    beta = np.concatenate([rng.uniform(0.1, 1.0, n_regular), [0.4] * 5])
+    eta = np.concatenate([rng.uniform(0.0, 0.1, n_regular), [0.0] * 5])
+    sigma2 = np.concatenate([rng.uniform(0.0, 1.0, n_regular), [0.0] * 5])
+    y0 = np.stack([p0, s0, tau0], axis=-1)
+    return y0, ModeParameters(alpha_p=alpha_p, beta=beta, eta=eta, sigma2=sigma2)
+
+
+def run(schedule, y0, args, ts, **options):
+    options = dict(dtype=np.float64, rtol=1e-7, atol=1e-10, bound=1e6, max_steps=300) | options
+    return ssl_odes.integrate(byol_modes_vector_field, y0, args, ts, schedule=schedule, **options)
+
+
+def assert_same_solution(refill, lockstep):
+    np.testing.assert_array_equal(refill.status, lockstep.status)
+    np.testing.assert_array_equal(refill.num_steps, lockstep.num_steps)
+    np.testing.assert_allclose(refill.t_final, lockstep.t_final, rtol=RTOL_SAME)
+    finite = np.isfinite(lockstep.y_final)
+    np.testing.assert_array_equal(np.isfinite(refill.y_final), finite)
+    np.testing.assert_allclose(np.asarray(refill.y_final)[finite], np.asarray(lockstep.y_final)[finite], rtol=RTOL_SAME)
+    np.testing.assert_array_equal(np.isnan(refill.ys), np.isnan(lockstep.ys))
+    np.testing.assert_allclose(np.nan_to_num(refill.ys), np.nan_to_num(lockstep.ys), rtol=RTOL_SAME, atol=1e-14)
+
+
+def test_refill_equals_lockstep_on_a_batch_with_every_failure():
+    y0, args = mixed_batch()
+    ts = np.array([0.0, 60.0])
+    lockstep, refill = run("lockstep", y0, args, ts), run("refill", y0, args, ts)
+    assert ssl_odes.status_counts(lockstep.status) == {"ok": 200, "max_steps": 2, "nonfinite": 1, "blowup": 2}
+    assert_same_solution(refill, lockstep)
+    assert np.isnan(refill.ys[-5:, -1]).all() and not np.isinf(refill.ys).any()
+
+
+@pytest.mark.parametrize("lanes, period, n", [(1, 1, 9), (8, 3, 37), (16, 8, 205)])
+def test_refill_equals_lockstep_whatever_the_lanes_period_and_padding(monkeypatch, lanes, period, n):
+    """Few lanes for many trajectories: every lane is refilled many times, trajectories finish in
+    the middle of a period, and the batch is padded to a bucket size (37 -> 48) whose padding must
+    never be run or returned."""
+    y0, args = mixed_batch()
+    pick = np.random.default_rng(n).permutation(len(y0))[:n]
+    y0, args = y0[pick], jax.tree_util.tree_map(lambda leaf: leaf[pick], args)
+    ts = np.array([0.0, 40.0])
+    lockstep = run("lockstep", y0, args, ts)
+    monkeypatch.setattr(integrator, "REFILL_LANES", lanes)
+    monkeypatch.setattr(integrator, "REFILL_PERIOD", period)
+    refill = run("refill", y0, args, ts)
+    assert refill.y_final.shape == (n, 3)
+    assert_same_solution(refill, lockstep)
+
+
+def test_refill_final_state_obeys_the_eq14_invariant_and_eq16_fixed_point():
+    """Theory check of the refill answers themselves: SimSiam modes (tau = 1) at eta = 0 conserve
+    c = s - p^2/alpha_p (Eq 14). With c > 0 the parabola stays above s = 0, so p converges to the
+    only fixed point on it, g = 0: p*_+ = 1/(1 + sigma2) (Eq 16 at eta = 0)."""
+    rng = np.random.default_rng(3)
+    n = 64
+    p0, alpha_p, sigma2 = rng.uniform(0.05, 1.0, n), rng.uniform(0.5, 2.0, n), rng.uniform(0.0, 1.0, n)
+    s0 = p0**2 / alpha_p + rng.uniform(0.05, 0.5, n)
+    args = ssl_odes.byol_modes.PhasePlaneParameters(alpha_p=alpha_p, eta=np.zeros(n), sigma2=sigma2, tau=np.ones(n))
+    sol = ssl_odes.integrate(ssl_odes.byol_modes.phase_plane_vector_field, np.stack([p0, s0], -1), args,
+                             np.array([0.0, 400.0]), dtype=np.float64, rtol=1e-10, atol=1e-12, schedule="refill")
+    p, s = np.asarray(sol.y_final).T
+    assert np.all(sol.status == Status.OK)
+    np.testing.assert_allclose(s - p**2 / alpha_p, s0 - p0**2 / alpha_p, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(p, 1.0 / (1.0 + sigma2), rtol=1e-7)
+
+
+def test_refill_with_a_single_output_time_and_a_save_function():
+    """``ts = [t1]`` and a ``save_fn`` (diagnostics of the state) go through the refill schedule too."""
+    y0, args = mixed_batch(40)
+
+    def energy(t, y, a):
+        return {"norm2": jnp.sum(y**2), "t": t}
+
+    ts = np.array([25.0])
+    lockstep = run("lockstep", y0, args, ts, save_fn=energy)
+    refill = run("refill", y0, args, ts, save_fn=energy)
+    np.testing.assert_array_equal(refill.status, lockstep.status)
+    np.testing.assert_array_equal(np.isnan(refill.ys["norm2"]), np.isnan(lockstep.ys["norm2"]))
+    ok = np.asarray(lockstep.status) == Status.OK
+    np.testing.assert_allclose(refill.ys["norm2"][ok, 0], lockstep.ys["norm2"][ok, 0], rtol=RTOL_SAME)
+    np.testing.assert_allclose(refill.ys["norm2"][ok, 0], np.sum(np.asarray(refill.y_final)[ok] ** 2, -1), rtol=1e-14)
+    np.testing.assert_allclose(refill.ys["t"][ok, 0], 25.0)
+
+
+def test_auto_schedule_picks_refill_for_final_states_and_lockstep_under_grad():
+    """``auto``: final-state grids run on the refill schedule; a traced argument (here jax.grad)
+    falls back to the differentiable lockstep schedule, whose gradient matches finite differences."""
+    calls = []
+    original = integrator._refill_batch
+
+    def spy(*a, **k):
+        calls.append("refill")
+        return original(*a, **k)
+
+    y0, args = mixed_batch(10)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(integrator, "_refill_batch", spy)
+        run("auto", y0, args, np.array([0.0, 10.0]))
+        assert calls == ["refill"]
+        run("auto", y0, args, np.array([0.0, 5.0, 10.0]))
+        assert calls == ["refill"]
+
+        def final_p(eta):
+            return ssl_odes.simulate_byol_modes(0.5, 0.3, eta=eta, t1=20.0, num_points=2, rtol=1e-11, atol=1e-13).final("p")
+
+        grad = float(jax.grad(final_p)(0.02))
+        assert calls == ["refill"]
+    h = 1e-5
+    np.testing.assert_allclose(grad, (float(final_p(0.02 + h)) - float(final_p(0.02 - h))) / (2 * h), rtol=1e-6)
+
+
+def test_schedule_validation():
+    y0, args = mixed_batch(3)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        run("fastest", y0, args, np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"schedule='refill' saves only the final state"):
+        run("refill", y0, args, np.array([0.0, 0.5, 1.0]))
