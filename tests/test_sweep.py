@@ -153,14 +153,23 @@ SHARD_SCRIPT = textwrap.dedent("""
     for name in ("p", "s", "tau"):
         np.testing.assert_allclose(four[name].values, one[name].values, rtol=1e-12, atol=1e-300)
     assert int((one["status"] == 0).sum()) == 35
+    # save="final": the simulator is asked for [0, t1] only, so the refill schedule runs per device
+    kw = dict(t1=40.0, chunk_size=13, progress=False)
+    one = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, **kw)
+    four = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, devices=4, **kw)
+    for name in ("status", "num_steps"):
+        assert np.array_equal(one[name].values, four[name].values), name
+    for name in ("p", "s", "tau"):
+        np.testing.assert_allclose(four[name].values, one[name].values, rtol=1e-12, atol=1e-300)
     print("SHARDED-EQUAL")
 """)
 
 
 def test_sharding_over_four_cpu_devices_equals_the_single_device_result(tmp_path):
-    """XLA_FLAGS=--xla_force_host_platform_device_count=4 (needs a fresh process). Statuses and step
-    counts are identical; values agree to rounding (measured <= 1.2e-13 relative: 4 trajectories per
-    device are vectorised differently from 16 on one device), asserted at 1e-12."""
+    """XLA_FLAGS=--xla_force_host_platform_device_count=4 (needs a fresh process), on both schedules
+    (a saved grid: lockstep; final states: refill). Statuses and step counts are identical; values
+    agree to rounding (measured <= 1.2e-13 relative: 4 trajectories per device are vectorised
+    differently from 16 on one device), asserted at 1e-12."""
     script = tmp_path / "shard.py"
     script.write_text(SHARD_SCRIPT.format(src=str(SRC)))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
@@ -323,3 +332,21 @@ def test_two_process_sweep_with_jax_distributed_equals_a_single_process(tmp_path
                             s0=0.05, simsiam=True, t1=500.0, num_points=2, chunk_size=8, progress=False)
     assert checksums == {f"{float(single['p'].sum()):.12g}"}
     assert "on 2 devices" in outputs[0] and len(list(ckpt.glob("chunk_*.nc"))) == 4
+
+
+def test_save_final_asks_the_simulator_for_the_final_state_only():
+    """With save="final" and no grid given, the simulator gets num_points=2 (the refill schedule);
+    its final states equal those of a dense-grid run (same steps; the grid's last point is the
+    interpolant at t1, equal to rounding)."""
+    seen = []
+
+    def simulate(p0, s0=0.3, t1=20.0, num_points=None):
+        seen.append(num_points)
+        return ssl_odes.simulate_byol_modes(p0, s0, simsiam=True, t1=t1, num_points=num_points)
+
+    ds = ssl_odes.sweep(simulate, {"p0": [0.1, 0.5, 0.9]}, progress=False)
+    assert seen == [2]
+    dense = ssl_odes.simulate_byol_modes(np.array([0.1, 0.5, 0.9]), 0.3, simsiam=True, t1=20.0, num_points=1001)
+    np.testing.assert_allclose(ds["p"].values, dense.final("p"), rtol=1e-12)
+    ssl_odes.sweep(simulate, {"p0": [0.1]}, num_points=5, progress=False)
+    assert seen == [2, 5]
