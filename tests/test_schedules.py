@@ -153,3 +153,23 @@ def test_schedule_validation():
         run("fastest", y0, args, np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"schedule='refill' saves only the final state"):
         run("refill", y0, args, np.array([0.0, 0.5, 1.0]))
+
+
+def test_auto_schedule_keeps_lockstep_off_the_cpu(monkeypatch):
+    """REFILL_LANES is tuned on a CPU; until a GPU run has compared the schedules, ``auto`` keeps a
+    GPU on the full-width lockstep loop. (The platform is faked: CI has no GPU.)"""
+    calls = []
+    original = integrator._refill_batch
+    monkeypatch.setattr(integrator, "_refill_batch", lambda *a, **k: calls.append("refill") or original(*a, **k))
+
+    class FakeGpu:
+        platform = "gpu"
+
+    y0, args = mixed_batch(4)
+    real_devices = jax.devices
+    monkeypatch.setattr(integrator.jax, "devices", lambda *a: [FakeGpu()] if not a else real_devices(*a))
+    run("auto", y0, args, np.array([0.0, 5.0]))
+    assert calls == []
+    monkeypatch.setattr(integrator.jax, "devices", real_devices)
+    run("auto", y0, args, np.array([0.0, 5.0]))
+    assert calls == ["refill"]

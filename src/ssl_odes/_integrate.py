@@ -18,8 +18,8 @@ exactly the same steps for each trajectory:
 * **lockstep** (``jit(vmap(diffrax.diffeqsolve))``): every trajectory of the batch advances in one
   vectorised while-loop, which therefore runs as many iterations as the slowest trajectory
   needs. It saves on any grid and is differentiable (``jax.grad``).
-* **refill** (:func:`_refill_batch`, used by :func:`integrate` when only the final state is
-  asked for, ``ts = [t1]`` or ``[0, t1]``, and nothing is traced): a fixed number of *lanes*
+* **refill** (:func:`_refill_batch`, used by :func:`integrate` on CPUs when only the final state
+  is asked for, ``ts = [t1]`` or ``[0, t1]``, and nothing is traced): a fixed number of *lanes*
   step in lockstep with diffrax's ``solver.step`` / ``controller.adapt_step_size``, and every
   ``REFILL_PERIOD`` steps a lane whose trajectory has finished takes the next waiting one. The
   loop then costs about the *mean* number of steps per trajectory instead of the maximum; for
@@ -515,8 +515,10 @@ def integrate(
     ``schedule`` picks how the batch is run (see the module docstring): ``"lockstep"``
     (``vmap`` of :func:`solve`; any grid, differentiable), ``"refill"`` (final state only:
     ``ts`` must be ``[t1]`` or ``[0, t1]``; not reverse-differentiable) or ``"auto"``: refill
-    when the grid asks only for the final state and no argument is being traced by a JAX
-    transformation, lockstep otherwise. Both take the same steps; their answers differ only by
+    when the grid asks only for the final state, the devices are CPUs and no argument is being
+    traced by a JAX transformation, lockstep otherwise. (``REFILL_LANES`` is tuned on a CPU; a
+    GPU wants far more lanes in flight, and no GPU run has measured the trade-off yet, so GPUs
+    keep the full-width lockstep loop until ``benchmarks/m2_modes_gpu.py`` has compared them.) Both take the same steps; their answers differ only by
     floating-point rounding.
     """
     if schedule not in SCHEDULES:
@@ -540,9 +542,11 @@ def integrate(
     final_only = _final_only(grid)
     if schedule == "refill" and not final_only:
         raise ValueError(f"schedule='refill' saves only the final state: ts must be [t1] or [0, t1]; got ts={grid!r}")
-    if schedule == "auto":
-        schedule = "refill" if final_only and not _is_traced((y0, args, rtol, atol, bound)) else "lockstep"
     devices = _DEVICES.get()
+    if schedule == "auto":
+        platform = (devices[0] if devices else jax.devices()[0]).platform
+        refill = final_only and platform == "cpu" and not _is_traced((y0, args, rtol, atol, bound))
+        schedule = "refill" if refill else "lockstep"
     n_padded = _bucket(n)
     if devices is not None and len(devices) > 1:
         n_padded = -(-n_padded // len(devices)) * len(devices)
