@@ -145,22 +145,16 @@ SHARD_SCRIPT = textwrap.dedent("""
     import numpy as np, ssl_odes
     assert len(jax.devices()) == 4
     grid = {{"eta": np.linspace(0.0, 0.1, 7), ("p0", "s0"): (np.linspace(0.05, 1.2, 5), np.linspace(0.01, 0.6, 5))}}
-    kw = dict(t1=40.0, num_points=5, chunk_size=13, progress=False, save="all")
-    one = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, **kw)
-    four = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, devices=4, **kw)
-    for name in ("status", "num_steps"):
-        assert np.array_equal(one[name].values, four[name].values), name
-    for name in ("p", "s", "tau"):
-        np.testing.assert_allclose(four[name].values, one[name].values, rtol=1e-12, atol=1e-300)
-    assert int((one["status"] == 0).sum()) == 35
-    # save="final": the simulator is asked for [0, t1] only, so the refill schedule runs per device
-    kw = dict(t1=40.0, chunk_size=13, progress=False)
-    one = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, **kw)
-    four = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, devices=4, **kw)
-    for name in ("status", "num_steps"):
-        assert np.array_equal(one[name].values, four[name].values), name
-    for name in ("p", "s", "tau"):
-        np.testing.assert_allclose(four[name].values, one[name].values, rtol=1e-12, atol=1e-300)
+    # a saved grid runs on the lockstep schedule; save="final" asks for [0, t1] only: refill per device
+    for kw in (dict(t1=40.0, num_points=5, chunk_size=13, progress=False, save="all"),
+               dict(t1=40.0, chunk_size=13, progress=False)):
+        one = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, **kw)
+        four = ssl_odes.sweep(ssl_odes.simulate_byol_modes, grid, devices=4, **kw)
+        for name in ("status", "num_steps"):
+            assert np.array_equal(one[name].values, four[name].values), name
+        for name in ("p", "s", "tau"):
+            np.testing.assert_allclose(four[name].values, one[name].values, rtol=1e-12, atol=1e-300)
+        assert int((one["status"] == 0).sum()) == 35
     print("SHARDED-EQUAL")
 """)
 

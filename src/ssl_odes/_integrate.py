@@ -158,6 +158,25 @@ def _max_abs(tree: Any) -> jax.Array:
     return jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in leaves]))
 
 
+def _status(*, reached, event, out_of_steps, saved_finite, final_finite, end_finite) -> jax.Array:
+    """The :class:`Status` of one trajectory, shared by both schedules.
+
+    ``reached``: it got to the last output time; ``event``: it stopped out of bounds or non-finite;
+    ``out_of_steps``: the step budget ran out (the three exclude each other; none of them is a
+    solver failure). ``saved_finite`` / ``final_finite`` / ``end_finite``: the saved outputs, the
+    final state, and the final state with its time derivative are finite.
+    """
+    return jnp.where(
+        reached,
+        jnp.where(saved_finite, Status.OK, Status.NONFINITE),
+        jnp.where(
+            event,
+            jnp.where(final_finite, Status.BLOWUP, Status.NONFINITE),
+            jnp.where(out_of_steps, jnp.where(end_finite, Status.MAX_STEPS, Status.NONFINITE), Status.FAILED),
+        ),
+    ).astype(jnp.int32)
+
+
 def solve(
     vector_field: Callable[[Any, Any, Any], Any],
     y0: Any,
@@ -207,19 +226,14 @@ def solve(
     end_finite = _all_finite(y_final) & _all_finite(vector_field(t_final, y_final, args))
 
     result = sol.result
-    status = jnp.where(
-        result == diffrax.RESULTS.successful,
-        jnp.where(_all_finite(ys), Status.OK, Status.NONFINITE),
-        jnp.where(
-            result == diffrax.RESULTS.event_occurred,
-            jnp.where(_all_finite(y_final), Status.BLOWUP, Status.NONFINITE),
-            jnp.where(
-                result == diffrax.RESULTS.max_steps_reached,
-                jnp.where(end_finite, Status.MAX_STEPS, Status.NONFINITE),
-                Status.FAILED,
-            ),
-        ),
-    ).astype(jnp.int32)
+    status = _status(
+        reached=result == diffrax.RESULTS.successful,
+        event=result == diffrax.RESULTS.event_occurred,
+        out_of_steps=result == diffrax.RESULTS.max_steps_reached,
+        saved_finite=_all_finite(ys),
+        final_finite=_all_finite(y_final),
+        end_finite=end_finite,
+    )
     # diffrax fills the grid points it never reached with inf: report them as NaN.
     ys = jax.tree_util.tree_map(lambda leaf: jnp.where(jnp.isfinite(leaf), leaf, jnp.nan), ys)
     return Solution(ys=ys, status=status, t_final=t_final, y_final=y_final, num_steps=sol.stats["num_steps"].astype(jnp.int32))
@@ -391,15 +405,9 @@ def _refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_step
         if ts.shape[0] == 2:
             points.insert(0, nan_unless(t_i > t0, save(t0, y0_i, args_i)))
         saved = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *points)
-        status = jnp.where(
-            event_i,
-            jnp.where(final_finite, Status.BLOWUP, Status.NONFINITE),
-            jnp.where(
-                reached,
-                jnp.where(_all_finite(saved), Status.OK, Status.NONFINITE),
-                jnp.where(final_finite & _all_finite(field(t_i, y_i, args_i)), Status.MAX_STEPS, Status.NONFINITE),
-            ),
-        ).astype(jnp.int32)
+        status = _status(reached=reached, event=event_i, out_of_steps=~reached & ~event_i,
+                         saved_finite=_all_finite(saved), final_finite=final_finite,
+                         end_finite=final_finite & _all_finite(field(t_i, y_i, args_i)))
         saved = jax.tree_util.tree_map(lambda leaf: jnp.where(jnp.isfinite(leaf), leaf, jnp.nan), saved)
         return saved, status
 
