@@ -15,6 +15,7 @@ import pytest
 
 import ssl_odes
 import ssl_odes._integrate as integrator
+import ssl_odes._core.refill as refill_module  # noqa: E402
 from ssl_odes import Status
 from ssl_odes.byol_modes import ModeParameters, byol_modes_vector_field
 
@@ -124,7 +125,7 @@ def test_auto_schedule_picks_refill_for_final_states_and_lockstep_under_grad():
     """``auto``: final-state grids run on the refill schedule; a traced argument (here jax.grad)
     falls back to the differentiable lockstep schedule, whose gradient matches finite differences."""
     calls = []
-    original = integrator._refill_batch
+    original = integrator.refill_batch
 
     def spy(*a, **k):
         calls.append("refill")
@@ -132,7 +133,7 @@ def test_auto_schedule_picks_refill_for_final_states_and_lockstep_under_grad():
 
     y0, args = mixed_batch(10)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(integrator, "_refill_batch", spy)
+        patch.setattr(refill_module, "refill_batch", spy)
         run("auto", y0, args, np.array([0.0, 10.0]))
         assert calls == ["refill"]
         run("auto", y0, args, np.array([0.0, 5.0, 10.0]))
@@ -159,17 +160,17 @@ def test_auto_schedule_keeps_lockstep_off_the_cpu(monkeypatch):
     """REFILL_LANES is tuned on a CPU; until a GPU run has compared the schedules, ``auto`` keeps a
     GPU on the full-width lockstep loop. (The platform is faked: CI has no GPU.)"""
     calls = []
-    original = integrator._refill_batch
-    monkeypatch.setattr(integrator, "_refill_batch", lambda *a, **k: calls.append("refill") or original(*a, **k))
+    original = integrator.refill_batch
+    monkeypatch.setattr(refill_module, "refill_batch", lambda *a, **k: calls.append("refill") or original(*a, **k))
 
     class FakeGpu:
         platform = "gpu"
 
     y0, args = mixed_batch(4)
     real_devices = jax.devices
-    monkeypatch.setattr(integrator.jax, "devices", lambda *a: [FakeGpu()] if not a else real_devices(*a))
+    monkeypatch.setattr(jax, "devices", lambda *a: [FakeGpu()] if not a else real_devices(*a))
     run("auto", y0, args, np.array([0.0, 5.0]))
     assert calls == []
-    monkeypatch.setattr(integrator.jax, "devices", real_devices)
+    monkeypatch.setattr(jax, "devices", real_devices)
     run("auto", y0, args, np.array([0.0, 5.0]))
     assert calls == ["refill"]

@@ -1,29 +1,58 @@
 """ssl_odes: the analytic learning dynamics of self-supervised learning, as JAX/diffrax ODEs.
 
-The public API is flat (``ssl_odes.simulate_byol_modes``, ``ssl_odes.Trajectory``, ...); the
-analytic companions of each flow live in its module (``ssl_odes.byol_modes.fixed_points``, ...).
+Every system of the papers is a declaration (:class:`System`) run by one pipeline,
+:func:`simulate`. The public API is flat (``ssl_odes.simulate_byol_modes``,
+``ssl_odes.Trajectory``, ...); each paper has its package with its analytic companions:
+
+* :mod:`ssl_odes.byol` -- 002: BYOL / SimSiam modes, linear and reduced flows, discrete SGD,
+  DirectPred, collapse boundaries;
+* :mod:`ssl_odes.simsiam` -- 003: eigen-dynamics, error bounds;
+* :mod:`ssl_odes.dual_networks` -- 000: EMA as a discrete linear system.
+
+The old module names (``ssl_odes.byol_modes``, ``ssl_odes.ema``, ...) are documented aliases.
+``ssl-odes systems`` lists every registered system with its parameters.
 """
 
-from . import bounds, byol_discrete, byol_linear, byol_modes, directpred, ema, simsiam_eigen, stability
-from ._integrate import DEFAULT_MAX_STEPS, Solution, Status, integrate, solve, status_counts, use_devices
-from .byol_discrete import simulate_byol_modes_discrete
-from .byol_linear import simulate_byol_linear, simulate_reduced_flow
-from .byol_modes import simulate_byol_modes
-from .ema import simulate_discrete as simulate_ema_discrete
-from .simsiam_eigen import simulate_simsiam_eigen, simulate_simsiam_eigen_matrix
-from .stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
+from ._core import (
+    DEFAULT_MAX_STEPS,
+    REGISTRY,
+    Parameter,
+    Solution,
+    SolveOptions,
+    Status,
+    System,
+    Trajectory,
+    get_system,
+    integrate,
+    register,
+    simulate,
+    solve,
+    status_counts,
+    systems,
+    use_devices,
+)
+from . import byol, dual_networks, simsiam
+from . import bounds, byol_discrete, byol_linear, byol_modes, directpred, ema, simsiam_eigen, stability, trajectory
+from ._core.stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
+from .byol import simulate_byol_linear, simulate_byol_modes, simulate_byol_modes_discrete, simulate_reduced_flow
+from .dual_networks import simulate_ema_discrete
+from .simsiam import simulate_simsiam_eigen, simulate_simsiam_eigen_matrix
 from .sweep import Boundary, collapse_separatrix, critical_weight_decay, find_boundary, sensitivities, sweep
-from .trajectory import Trajectory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Boundary",
     "DEFAULT_MAX_STEPS",
+    "Parameter",
+    "REGISTRY",
     "Solution",
+    "SolveOptions",
     "Status",
+    "System",
     "Trajectory",
     "bounds",
+    "byol",
     "byol_discrete",
     "byol_linear",
     "byol_modes",
@@ -32,12 +61,17 @@ __all__ = [
     "collapse_separatrix",
     "critical_weight_decay",
     "directpred",
+    "dual_networks",
     "ema",
     "find_boundary",
+    "get_system",
     "integrate",
     "jacobian",
+    "register",
     "sensitivities",
+    "simsiam",
     "simsiam_eigen",
+    "simulate",
     "simulate_byol_linear",
     "simulate_byol_modes",
     "simulate_byol_modes_discrete",
@@ -49,5 +83,6 @@ __all__ = [
     "stability",
     "status_counts",
     "sweep",
+    "systems",
     "use_devices",
 ]

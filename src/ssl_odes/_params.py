@@ -20,7 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._integrate import SOLVERS
+from ._core.options import SOLVERS
+from ._core.params import Choice, Flag, Integer, Interval, broadcast, is_traced, resolve_dtype, validate
+from ._core.params import _describe_bad  # noqa: F401
+from ._core.params import time_grid as _time_grid
 
 __all__ = [
     "Interval",
@@ -37,39 +40,6 @@ __all__ = [
     "check_solver_options",
     "is_traced",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class Interval:
-    """A (possibly half-open, possibly unbounded) interval of the real line."""
-
-    lower: float = -math.inf
-    upper: float = math.inf
-    lower_closed: bool = True
-    upper_closed: bool = True
-
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        above = x >= self.lower if self.lower_closed else x > self.lower
-        below = x <= self.upper if self.upper_closed else x < self.upper
-        return above & below
-
-    def describe(self, name: str) -> str:
-        """The condition in words, e.g. ``"alpha_p > 0"`` or ``"0 <= gamma_ema < 1"``."""
-        has_lower = self.lower != -math.inf
-        has_upper = self.upper != math.inf
-        lo = "<=" if self.lower_closed else "<"
-        hi = "<=" if self.upper_closed else "<"
-        if has_lower and has_upper:
-            return f"{_fmt(self.lower)} {lo} {name} {hi} {_fmt(self.upper)}"
-        if has_lower:
-            return f"{name} {'>=' if self.lower_closed else '>'} {_fmt(self.lower)}"
-        if has_upper:
-            return f"{name} {hi} {_fmt(self.upper)}"
-        return f"{name} finite"
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
 
 
 REAL = Interval()
@@ -151,44 +121,7 @@ def check_real(name: str, value: Any, interval: Interval | None = None) -> np.nd
     """
     if interval is None:
         interval = PARAMETER_RANGES.get(name, REAL)
-    if is_traced(value):
-        # Under jax.grad / jit / vmap the value is unknown: check what can be checked (a real
-        # dtype) and pass it through, so that every simulator is differentiable end to end.
-        if not jnp.issubdtype(value.dtype, jnp.floating) and not jnp.issubdtype(value.dtype, jnp.integer):
-            raise ValueError(f"{name} must be real; got a traced value of dtype {value.dtype}")
-        return value
-    try:
-        arr = np.asarray(value)
-    except Exception as err:  # pragma: no cover - defensive (ragged lists and the like)
-        raise ValueError(f"{name} must be a real number or array of real numbers; got {value!r}") from err
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{name} must be a real number or array of real numbers; got {value!r} (dtype {arr.dtype})"
-        )
-    arr = arr.astype(np.float64)
-    nonfinite = ~np.isfinite(arr)
-    if nonfinite.any():
-        raise ValueError(
-            f"{name} must be finite ({interval.describe(name)}); got {_describe_bad(name, arr, nonfinite)}"
-        )
-    outside = ~interval.contains(arr)
-    if outside.any():
-        raise ValueError(f"{name} must satisfy {interval.describe(name)}; got {_describe_bad(name, arr, outside)}")
-    return arr
-
-
-def is_traced(value: Any) -> bool:
-    """True for a value being traced by a JAX transformation (its numbers are not known yet)."""
-    return isinstance(value, jax.core.Tracer)
-
-
-def _describe_bad(name: str, arr: np.ndarray, bad: np.ndarray) -> str:
-    if arr.ndim == 0:
-        return f"{name}={arr.item()!r}"
-    index = tuple(int(i) for i in np.argwhere(bad)[0])
-    count = int(bad.sum())
-    more = f" ({count} offending entries)" if count > 1 else ""
-    return f"{name}={arr[index].item()!r} at index {index} of an array of shape {arr.shape}{more}"
+    return validate(name, value, dataclasses.replace(interval, scalar=False))
 
 
 def check_scalar(name: str, value: Any, interval: Interval | None = None) -> float:
@@ -200,29 +133,18 @@ def check_scalar(name: str, value: Any, interval: Interval | None = None) -> flo
 
 
 def check_integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """Check ``value`` is an integer with ``minimum <= value (<= maximum)``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
-            raise ValueError(f"{name} must be an integer >= {minimum}; got {name}={value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f"{minimum} <= {name} <= {maximum}" if maximum is not None else f"{name} >= {minimum}"
-        raise ValueError(f"{name} must satisfy {allowed}; got {name}={value!r}")
-    return value
+    """Check ``value`` is an integer with ``minimum <= value (<= maximum)`` (booleans are not)."""
+    return validate(name, value, Integer(minimum, maximum))
 
 
 def check_flag(name: str, value: Any) -> bool:
     """Check ``value`` is a Python or NumPy bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {name}={value!r}")
-    return bool(value)
+    return validate(name, value, Flag())
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """Check ``value`` is one of the strings in ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {name}={value!r}")
-    return value
+    return validate(name, value, Choice(tuple(choices)))
 
 
 def check_parameters(**values: Any) -> dict[str, np.ndarray]:
@@ -231,71 +153,15 @@ def check_parameters(**values: Any) -> dict[str, np.ndarray]:
 
 
 def broadcast_parameters(params: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
-    """Broadcast arrays together with NumPy rules; return the broadcast arrays and batch shape.
-
-    >>> out, shape = broadcast_parameters({"p0": np.zeros(3), "eta": np.zeros((2, 1))})
-    >>> shape
-    (2, 3)
-    """
-    names = list(params)
-    try:
-        shape = np.broadcast_shapes(*(np.shape(params[n]) for n in names))
-    except ValueError as err:
-        shapes = ", ".join(f"{n}{tuple(np.shape(params[n]))}" for n in names)
-        raise ValueError(f"parameters do not broadcast together with NumPy rules: {shapes}") from err
-    if any(is_traced(params[n]) for n in names):
-        return {n: jnp.broadcast_to(params[n], shape) for n in names}, tuple(shape)
-    return {n: np.broadcast_to(params[n], shape) for n in names}, tuple(shape)
-
-
-def resolve_dtype(dtype: Any) -> np.dtype:
-    """The floating dtype of a run: ``None`` means JAX's default float (float64 under x64).
-
-    Asking for float64 while ``jax_enable_x64`` is off raises instead of silently running in
-    float32.
-    """
-    if dtype is None:
-        return np.dtype(jnp.zeros(()).dtype)
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError as err:
-        raise ValueError(f"dtype must be float32 or float64; got dtype={dtype!r}") from err
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64; got dtype={dtype!r}")
-    if resolved == np.float64 and not jax.config.read("jax_enable_x64"):
-        raise ValueError(
-            "dtype=float64 needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "
-            "(or set JAX_ENABLE_X64=1) before creating arrays"
-        )
-    return resolved
+    """Broadcast arrays together with NumPy rules (:func:`ssl_odes._core.params.broadcast`)."""
+    return broadcast(dict(params))
 
 
 def time_grid(
     t1: Any, num_points: Any, ts: Any = None, *, default_t1: float | None = None, default_num_points: int | None = None
 ) -> np.ndarray:
-    """The output time grid: ``linspace(0, t1, num_points)``, or a user grid ``ts``.
-
-    Without ``ts``, an unset ``t1`` / ``num_points`` takes the simulator's default. A user grid
-    must be 1-D, finite, start at ``t >= 0`` and be strictly increasing; the integration always
-    starts at ``t = 0``.
-    """
-    if ts is None:
-        t1 = default_t1 if t1 is None else t1
-        num_points = default_num_points if num_points is None else num_points
-    if ts is not None:
-        if t1 is not None or num_points is not None:
-            raise ValueError("give either ts or (t1, num_points), not both; got ts and t1/num_points")
-        grid = check_real("ts", ts, NONNEGATIVE)
-        if grid.ndim != 1 or grid.size < 2:
-            raise ValueError(f"ts must be a 1-D array of at least 2 times; got shape {grid.shape}")
-        if np.any(np.diff(grid) <= 0):
-            raise ValueError("ts must be strictly increasing")
-        if grid[-1] <= 0:
-            raise ValueError(f"ts must end at t > 0; got ts[-1]={grid[-1]!r}")
-        return grid
-    t1 = check_scalar("t1", t1)
-    num_points = check_integer("num_points", num_points, 2)
-    return np.linspace(0.0, t1, num_points)
+    """The output time grid (:func:`ssl_odes._core.params.time_grid`)."""
+    return _time_grid(t1, num_points, ts, default_t1=default_t1, default_num_points=default_num_points)
 
 
 def check_solver_options(rtol: Any, atol: Any, max_steps: Any, bound: Any, solver: Any = "tsit5") -> dict[str, Any]:

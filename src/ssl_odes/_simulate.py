@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._integrate import default_bound, default_tolerances, integrate
-from .trajectory import Trajectory
+from ._core.trajectory import Trajectory
 
 __all__ = ["run_flow"]
 

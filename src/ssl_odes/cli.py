@@ -57,7 +57,7 @@ def modes(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .byol_modes import simulate_byol_modes
+    from .byol._modes import simulate_byol_modes
     from .plot import plot_modes
 
     p0_arr, s0_arr = np.asarray(p0), np.asarray(s0)

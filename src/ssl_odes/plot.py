@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _params
-from .byol_modes import (
+from .byol._modes import (
     classify_mode_fixed_point,
     classify_parabola_fixed_point,
     fixed_points,
@@ -24,7 +24,7 @@ from .byol_modes import (
     p_dynamics_on_parabola,
     phase_plane_fixed_points,
 )
-from .trajectory import Trajectory
+from ._core.trajectory import Trajectory
 
 __all__ = ["plot_phase_portrait", "plot_p_dynamics", "plot_modes", "plot_training_spectra", "STABILITY_COLOURS"]
 

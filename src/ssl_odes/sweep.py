@@ -39,7 +39,7 @@ import numpy as np
 
 from . import _params
 from ._integrate import Status, use_devices
-from .trajectory import Trajectory
+from ._core.trajectory import Trajectory
 
 __all__ = ["sweep", "sensitivities", "find_boundary", "Boundary", "collapse_separatrix", "critical_weight_decay"]
 
@@ -527,7 +527,7 @@ def collapse_separatrix(
     Theory (002 Eq 16): it is ``p*_-`` of :func:`ssl_odes.byol_modes.fixed_points`. ``eta``,
     ``sigma2``, ``alpha_p`` broadcast (one bisection per combination, all in the same runs).
     """
-    from .byol_modes import fixed_points, simulate_byol_modes
+    from .byol._modes import fixed_points, simulate_byol_modes
 
     values = _params.check_parameters(eta=eta, sigma2=sigma2, alpha_p=alpha_p)
     _params.check_scalar("collapse_threshold_s", collapse_threshold_s, _params.POSITIVE)
@@ -566,7 +566,7 @@ def critical_weight_decay(
     ``eta - eta_c ~ 2e-6``, about 1e-5 relative. ``eta_max`` must exceed ``eta_c``; a larger one
     makes the collapsed runs stiffer (decay rate ``2 eta``) for the explicit solver.
     """
-    from .byol_modes import simulate_byol_modes
+    from .byol._modes import simulate_byol_modes
 
     values = _params.check_parameters(sigma2=sigma2, alpha_p=alpha_p)
     eta_max = _params.check_scalar("eta_max", eta_max, _params.POSITIVE)

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..byol_modes import simulate_byol_modes
-from ..trajectory import Trajectory
+from ..byol._modes import simulate_byol_modes
+from .._core.trajectory import Trajectory
 from . import records as records_lib
 
 __all__ = ["flow_parameters", "measured_modes", "predict_modes", "sort_modes", "match_modes", "overlay"]

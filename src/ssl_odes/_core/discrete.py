@@ -20,8 +20,8 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from . import _params
-from ._integrate import Status, default_bound
+from .. import _params
+from .solve import Status, default_bound
 
 __all__ = ["check_map_options", "iterate_map"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _params
+from .. import _params
 
 __all__ = ["SYMMETRY_RTOL", "check_matrix", "check_symmetric", "check_psd"]
 

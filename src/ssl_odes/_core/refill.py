@@ -1,0 +1,154 @@
+"""The refill schedule: final states of a batch, with lanes refilled as trajectories finish.
+
+A fixed number of *lanes* step in lockstep with diffrax's own ``solver.step`` and
+``controller.adapt_step_size``, and every ``REFILL_PERIOD`` steps a lane whose trajectory has
+finished takes the next waiting one. The loop then costs about the *mean* number of steps per
+trajectory instead of the maximum; for the random mode parameters of benchmark M1 that is 128
+against 276. Each lane takes exactly the steps :func:`~ssl_odes._core.solve.solve` would take.
+
+This reuses diffrax's step interfaces (``AbstractSolver.step``, ``init``, ``error_order``,
+``PIDController.init`` / ``adapt_step_size``), so ``pyproject.toml`` pins diffrax to the minor
+versions it was tested against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .layout import in_split_layout
+from .solve import FIRST_STEP, Solution, _all_finite, _max_abs, _resolve_solver, _status
+
+__all__ = ["REFILL_LANES", "REFILL_PERIOD", "refill_batch"]
+
+#: Lanes of the refill schedule per device (fewer when the batch is smaller), and how many steps
+#: they take between refills. Measured on a 2-core EPYC (benchmarks/m1_modes_cpu.py).
+REFILL_LANES = 1024
+REFILL_PERIOD = 8
+
+
+class _Lane(eqx.Module):
+    """One lane of the refill schedule: the trajectory it holds (``index == n``: none) and the
+    mutable state of diffrax's step loop for it."""
+
+    index: jax.Array
+    args: Any
+    tprev: jax.Array
+    tnext: jax.Array
+    y: Any
+    solver_state: Any
+    controller_state: Any
+    num_steps: jax.Array
+    event: jax.Array
+
+
+@eqx.filter_jit
+def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period):
+    """Final-state integration of a batch with lanes that are refilled as trajectories finish.
+
+    ``ts`` is ``[t1]`` or ``[0, t1]``. Each lane runs exactly the loop body of
+    ``diffrax.diffeqsolve`` (``solver.step``, NaN errors counted as infinite,
+    ``controller.adapt_step_size``, the step clipped to ``t1`` within 100 ulp, the state kept only
+    on accepted steps) and stops, like :func:`solve`, when it reaches ``t1``, when ``max_steps``
+    steps are spent, or when the state leaves ``|y| <= bound`` or is not finite. Every ``period``
+    steps, finished lanes write their final state and take the next trajectories waiting. The
+    saved initial point (``ts = [0, t1]``) is the initial state itself. ``valid`` marks the
+    real trajectories, a prefix of the batch (the rest is bucket padding and is never run).
+    """
+    solver = _resolve_solver(solver)
+    field, save, y0_split, merge = in_split_layout(vector_field, save_fn, y0)
+    term = diffrax.ODETerm(field)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    error_order = solver.error_order(term)
+    t0 = jnp.zeros((), ts.dtype)
+    t1 = ts[-1]
+    t1_floor = t1
+    for _ in range(100):  # diffrax's threshold for rounding the last step onto t1
+        t1_floor = jnp.nextafter(t1_floor, -jnp.inf)
+    n = jax.tree_util.tree_leaves(y0)[0].shape[0]
+    n_valid = jnp.sum(valid)
+    take_row = lambda tree, i: jax.tree_util.tree_map(lambda leaf: leaf[i], tree)
+
+    def start(index):
+        y, a = take_row(y0_split, jnp.minimum(index, n - 1)), take_row(args, jnp.minimum(index, n - 1))
+        tnext, controller_state = controller.init(term, t0, t1, y, jnp.asarray(FIRST_STEP, ts.dtype), a, solver.func,
+                                                  error_order)
+        tnext = jnp.minimum(tnext, t1)
+        return _Lane(index=index, args=a, tprev=t0, tnext=tnext, y=y, solver_state=solver.init(term, t0, tnext, y, a),
+                     controller_state=controller_state, num_steps=jnp.zeros((), jnp.int32), event=out_of_bounds(y))
+
+    def out_of_bounds(y):  # the event of solve(), checked (as diffrax does) at t0 and after every step
+        return ~_all_finite(y) | (_max_abs(y) > bound)
+
+    def running(lane):
+        return (lane.index < n_valid) & (lane.tprev < t1) & (lane.num_steps < max_steps) & ~lane.event
+
+    def step(lane):
+        y1, y_error, _, solver_state, _ = solver.step(term, lane.tprev, lane.tnext, lane.y, lane.args,
+                                                      lane.solver_state, False)
+        y_error = jax.tree_util.tree_map(lambda e: jnp.where(jnp.isnan(e), jnp.inf, e), y_error)
+        keep, tprev, tnext, _, controller_state, _ = controller.adapt_step_size(
+            lane.tprev, lane.tnext, lane.y, y1, lane.args, y_error, error_order, lane.controller_state)
+        tprev = jnp.minimum(tprev, t1)
+        tnext = jnp.where(tnext > t1_floor, jnp.where(keep, t1, tprev + 0.5 * (t1 - tprev)), tnext)
+        keep_if = lambda new, old: jnp.where(keep, new, old)
+        y = jax.tree_util.tree_map(keep_if, y1, lane.y)
+        solver_state = jax.tree_util.tree_map(keep_if, solver_state, lane.solver_state)
+        event = out_of_bounds(y)
+        stepped = _Lane(index=lane.index, args=lane.args, tprev=tprev, tnext=tnext, y=y, solver_state=solver_state,
+                        controller_state=controller_state, num_steps=lane.num_steps + 1, event=event)
+        active = running(lane)
+        return jax.tree_util.tree_map(lambda new, old: jnp.where(active, new, old), stepped, lane)
+
+    def select(mask, new, old):
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
+
+    def body(carry):
+        pool, waiting, out = carry
+        pool = jax.lax.fori_loop(0, period, lambda _, p: jax.vmap(step)(p), pool)
+        finished = (pool.index < n) & ~jax.vmap(running)(pool)
+        slot = jnp.where(finished, pool.index, n)  # n: out of range, dropped by the scatter
+        out = jax.tree_util.tree_map(lambda o, v: o.at[slot].set(v, mode="drop"), out,
+                                     (pool.y, pool.tprev, pool.num_steps, pool.event))
+        free = finished | (pool.index >= n)
+        candidate = waiting + jnp.cumsum(free) - 1
+        refill = free & (candidate < n_valid)
+        index = jnp.where(refill, candidate, jnp.where(finished, n, pool.index))
+        pool = select(refill, jax.vmap(start)(index), eqx.tree_at(lambda p: p.index, pool, index))
+        return pool, waiting + jnp.sum(refill), out
+
+    width = min(int(lanes), n)
+    first = jnp.where(jnp.arange(width) < n_valid, jnp.arange(width), n)
+    out = (
+        jax.tree_util.tree_map(lambda leaf: jnp.full_like(leaf, jnp.nan), y0_split),
+        jnp.zeros((n,), ts.dtype),
+        jnp.zeros((n,), jnp.int32),
+        jnp.zeros((n,), bool),
+    )
+    carry = (jax.vmap(start)(first), jnp.minimum(width, n_valid), out)
+    _, _, (y_final, t_final, num_steps, event) = jax.lax.while_loop(lambda c: jnp.any(c[0].index < n), body, carry)
+
+    def finish(y0_i, args_i, y_i, t_i, event_i):
+        # Saved points as diffeqsolve records them: t = 0 once a step has been accepted (t_i > 0),
+        # t1 when it was reached without an event; NaN otherwise.
+        reached = ~event_i & (t_i >= t1)
+        final_finite = _all_finite(y_i)
+        nan_unless = lambda flag, tree: jax.tree_util.tree_map(lambda leaf: jnp.where(flag, leaf, jnp.nan), tree)
+        points = [nan_unless(reached, save(t1, y_i, args_i))]
+        if ts.shape[0] == 2:
+            points.insert(0, nan_unless(t_i > t0, save(t0, y0_i, args_i)))
+        saved = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *points)
+        status = _status(reached=reached, event=event_i, out_of_steps=~reached & ~event_i,
+                         saved_finite=_all_finite(saved), final_finite=final_finite,
+                         end_finite=final_finite & _all_finite(field(t_i, y_i, args_i)))
+        saved = jax.tree_util.tree_map(lambda leaf: jnp.where(jnp.isfinite(leaf), leaf, jnp.nan), saved)
+        return saved, status
+
+    ys, status = jax.vmap(finish)(y0_split, args, y_final, t_final, event)
+    return Solution(ys=ys, status=status, t_final=t_final, y_final=jax.vmap(merge)(y_final), num_steps=num_steps)
+
+

@@ -1,0 +1,822 @@
+r"""The linear BYOL / SimSiam matrix flow and its variants (002: Tian, Chen, Ganguli 2021, Sec 2-3).
+
+Online ``W`` (n2 x n1), predictor ``W_p`` (n2 x n2), target ``W_a`` (n2 x n1). The data enter only
+through two PSD n1 x n1 matrices, ``X = E[xbar xbar^T]`` and ``X' = E_x[Var(x'|x)]``; the isotropic
+case (Assumption 2) is ``X = I``, ``X' = sigma2 I``. Lemma 1:
+
+.. math::
+
+    G &= -W_p W (X + X') + W_a X \\
+    \dot W_p &= \alpha_p G W^\top - \eta W_p                 && \text{(Eq 2)} \\
+    \dot W &= W_p^\top G - \eta W                            && \text{(Eq 3)} \\
+    \dot W_a &= \beta (W - W_a)                              && \text{(Eq 4)}
+
+Variants (``variant=``):
+
+* ``"byol"``: Eqs 2-4 as written.
+* ``"simsiam"``: ``W_a == W`` (Eq 4 dropped, stop-gradient kept).
+* ``"proportional_ema"``: ``W_a = tau W`` with a constant ``tau`` (Assumption 1 with ``tau`` held
+  fixed; ``tau = 1`` is SimSiam). This is the setting of the reduced flow, Eq 7.
+* ``"no_stopgrad"`` (Thm 2): SimSiam without stop-gradient. ``W`` follows the true gradient of
+  ``J = 1/2 E||W_p W x1 - W x2||^2 = 1/2 tr(W_p W S W^T W_p^T) - tr(W_p W X W^T) + 1/2 tr(W S W^T)``
+  (``S = X + X'``), taken with ``jax.grad``; it equals ``d vec(W)/dt = -H vec(W)`` with
+  ``H = X' (x) (W_p^T W_p + I) + X (x) (W_p - I)^T (W_p - I) + eta I`` (Eq 6, column-major
+  ``vec``, :func:`h_matrix`). ``W_p`` follows Eq 2 with ``W_a = W`` (the stop-gradient does not
+  touch the predictor's gradient).
+* ``"no_predictor"``: ``W_p == I`` fixed, ``W_a == W``: Eq 3 becomes ``dW/dt = -W X' - eta W``,
+  so ``W(t) = W0 exp(-X' t) exp(-eta t)`` collapses whenever ``X' + eta I`` is PD.
+* ``"directpred"``: ``W_p = U diag(sqrt(s_j) + eps max_j s_j) U^T`` of the current
+  ``F = W X W^T`` (002 Eq 18, :mod:`ssl_odes.directpred`; Table 7's ``c_shift`` too), ``W`` by
+  Eq 3 and ``W_a`` by the EMA of Eq 4 (002 runs DirectPred with EMA).
+
+``symmetric_predictor=True`` (Assumption 3): ``W_p(0)`` must be symmetric and its flow is replaced
+by ``(dW_p + dW_p^T) / 2``.
+
+Theorem 1 (Eq 5): for the variants that train ``W_p`` by Eq 2 *and* ``W`` by Eq 3 (``byol``,
+``simsiam``, ``proportional_ema``; any ``W_a`` dynamics),
+``W W^T - W_p^T W_p / alpha_p = exp(-2 eta t) C``, ``C = W0 W0^T - W_p0^T W_p0 / alpha_p``.
+It does **not** hold for ``no_stopgrad`` (``W`` gets the extra target-branch gradient) nor, in
+general, with ``symmetric_predictor=True``: symmetrising Eq 2 adds
+``-(1/2)([W_p, G W^T] + [W G^T, W_p])`` to the derivative of the left side, which vanishes only
+once ``F`` and ``W_p`` commute (in the reduced flow, ``d/dt (F - W_p^2/alpha_p) =
+-2 eta (F - W_p^2/alpha_p) - (1 + sigma2)/2 [W_p, [W_p, F]]``). The simulator reports the relative
+residual for every variant; it is a theorem only for those three.
+
+Reduced flow (Eq 7; isotropic data, ``W_a = tau W``, symmetric ``W_p``, ``F = W W^T``):
+
+.. math::
+
+    \dot W_p &= -\tfrac{\alpha_p}{2}(1 + \sigma^2)\{W_p, F\} + \alpha_p \tau F - \eta W_p \\
+    \dot F &= -(1 + \sigma^2)\{W_p^2, F\} + \tau \{W_p, F\} - 2 \eta F
+
+Derivation: with ``X = I``, ``X' = sigma2 I``, ``W_a = tau W``: ``G W^T = -(1 + sigma2) W_p F +
+tau F``; symmetrising Eq 2 gives the first line; ``dF/dt = dW W^T + W dW^T`` with Eq 3 and
+``W_p = W_p^T`` gives the second. ``tau`` is a constant here: with a matrix ``W``, ``W_a = tau W``
+and Eq 4 are compatible only when ``dW/dt`` is proportional to ``W``, so 002's time-dependent
+``tau`` lives in the decoupled modes (:mod:`ssl_odes.byol_modes`), not in the matrix flow.
+
+Theorem 3 (Eqs 8-10): ``d[F, W_p]/dt = -[F, W_p] K - K [F, W_p]`` with
+``K = (1 + sigma2)(alpha_p/2 F + W_p^2 - tau/(1 + sigma2) W_p) + 3/2 eta I`` (Eq 9), hence
+``||[F, W_p](t)||_F <= exp(-2 int_0^t lambda_min(K)) ||[F, W_p](0)||_F`` (Eq 10 in integral form,
+:func:`commutator_bound`).
+
+Diagnostics saved along a run (``save="diagnostics"`` saves only these; memory flat in ``n``):
+
+* ``s`` ``[..., n2]``: eigenvalues of ``F = W X W^T``, largest first (002 Fig 2, column 1).
+* ``p`` ``[..., n2]``: eigenvalues of ``(W_p + W_p^T)/2``, largest first (column 2).
+* ``alignment`` ``[..., n2]``: for each eigenvector ``u_j`` of ``F`` (same order as ``s``),
+  ``cos(u_j, W_p u_j) = u_j^T W_p u_j / ||W_p u_j||`` (column 3; 0 where ``W_p u_j = 0``).
+* ``asymmetry``: ``||W_p - W_p^T||_F / ||W_p||_F`` (column 4; 0 for ``W_p = 0``).
+* ``commutator``: ``||[F, W_p]||_F``.
+* ``k_min``: ``lambda_min(K)`` of Eq 9 with ``W_p`` replaced by its symmetric part and ``tau``
+  the effective ratio below. Only with isotropic data (``sigma2``), where Eq 9 is defined.
+* ``invariant_residual``: ``||W W^T - W_p^T W_p/alpha_p - exp(-2 eta t) C||_F`` divided by
+  ``||W W^T||_F + ||W_p^T W_p||_F/alpha_p + exp(-2 eta t) ||C||_F`` (Theorem 1).
+* ``W_norm``: ``||W||_F`` (collapse: ``W -> 0``).
+* ``tau`` (``byol``, ``directpred``): the effective EMA ratio ``<W_a, W>_F / ||W||_F^2`` (exactly
+  ``tau`` when ``W_a = tau W``). For the variants that tie ``W_a`` to ``W``, ``K`` uses ``tau = 1``
+  (``tau`` for ``proportional_ema``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _params
+from .._core import matrices as _matrices
+from . import _directpred
+from ._directpred import _scalar
+from .._core.options import DEFAULT_MAX_STEPS
+from .._simulate import run_flow
+from ._modes import DEFAULT_NUM_POINTS, DEFAULT_T1
+from .._core.trajectory import Trajectory
+
+__all__ = [
+    "VARIANTS",
+    "vector_field",
+    "reduced_flow_vector_field",
+    "simulate_byol_linear",
+    "simulate_reduced_flow",
+    "random_orthogonal",
+    "random_initialization",
+    "aligned_initialization",
+    "commutator",
+    "k_matrix",
+    "commutator_bound",
+    "alignment_cosines",
+    "predictor_asymmetry",
+    "invariant_constant",
+    "invariant_residual",
+    "h_matrix",
+]
+
+VARIANTS = ("byol", "simsiam", "proportional_ema", "no_stopgrad", "no_predictor", "directpred")
+SAVE_MODES = ("all", "diagnostics")
+
+# Which variants carry which state: W_p trained by (a form of) Eq 2; W_a integrated by Eq 4.
+_TRAINS_PREDICTOR = ("byol", "simsiam", "proportional_ema", "no_stopgrad")
+_HAS_TARGET = ("byol", "directpred")
+# Variants for which Theorem 1 (Eq 5) is a theorem (without symmetric_predictor).
+THEOREM1_VARIANTS = ("byol", "simsiam", "proportional_ema")
+
+
+# --------------------------------------------------------------------------------------------
+# Linear algebra on [..., n, n] arrays (no validation: traced code)
+# --------------------------------------------------------------------------------------------
+
+
+def _t(A):
+    return jnp.swapaxes(A, -1, -2)
+
+
+def _sym(A):
+    return 0.5 * (A + _t(A))
+
+
+def _fro(A):
+    return jnp.sqrt(jnp.sum(A * A, axis=(-2, -1)))
+
+
+def _safe_divide(num, den):
+    """``num / den``, and 0 where ``den == 0`` (no NaN, so the integrator's status stays OK)."""
+    nonzero = den > 0
+    return jnp.where(nonzero, num / jnp.where(nonzero, den, 1.0), 0.0)
+
+
+def _anticommutator(A, B):
+    """``{A, B} = AB + BA`` for symmetric ``A``, ``B``, exactly symmetric: ``M + M^T`` with ``M = AB``."""
+    M = A @ B
+    return M + _t(M)
+
+
+def _commutator(F, Wp):
+    return F @ Wp - Wp @ F
+
+
+def _k_matrix(F, Wp, alpha_p, eta, sigma2, tau):
+    """Eq 9 with ``W_p`` replaced by its symmetric part (``K`` symmetric, real eigenvalues)."""
+    Ws = _sym(Wp)
+    a = 1.0 + sigma2
+    identity = jnp.eye(F.shape[-1], dtype=F.dtype)
+    K = a * (0.5 * alpha_p * F + _sym(Ws @ Ws)) - tau * Ws + 1.5 * eta * identity
+    return _sym(K)
+
+
+def _alignment(F, Wp):
+    """Eigenvalues of ``F`` (descending) and ``cos(u_j, W_p u_j)`` for its eigenvectors."""
+    s, U = jnp.linalg.eigh(_sym(F))
+    s, U = s[..., ::-1], U[..., ::-1]
+    WpU = Wp @ U
+    cosines = _safe_divide(jnp.sum(U * WpU, axis=-2), jnp.sqrt(jnp.sum(WpU * WpU, axis=-2)))
+    return s, cosines
+
+
+def _asymmetry(Wp):
+    return _safe_divide(_fro(Wp - _t(Wp)), _fro(Wp))
+
+
+def _invariant_residual(W, Wp, t, C, alpha_p, eta):
+    balance = W @ _t(W)
+    predictor = _t(Wp) @ Wp / alpha_p
+    decay = jnp.exp(-2.0 * eta * t)  # t: scalar or the leading (time) axes of W
+    residual = balance - predictor - decay[..., None, None] * C
+    return _safe_divide(_fro(residual), _fro(balance) + _fro(predictor) + decay * _fro(C))
+
+
+def _spectral_diagnostics(F, Wp, args, isotropic, tau):
+    """The Fig 2 / Theorem 3 quantities of ``(F, W_p)``, shared by the full and reduced flows."""
+    s, cosines = _alignment(F, Wp)
+    out = {
+        "s": s,
+        # eigh(...)[0], not eigvalsh: on XLA:CPU eigvalsh is slower than eigh (measured 16 vs 12 ms at n = 256)
+        "p": jnp.linalg.eigh(_sym(Wp))[0][..., ::-1],
+        "alignment": cosines,
+        "asymmetry": _asymmetry(Wp),
+        "commutator": _fro(_commutator(F, Wp)),
+    }
+    if isotropic:
+        K = _k_matrix(F, Wp, args["alpha_p"], args["eta"], args["sigma2"], tau)
+        out["k_min"] = jnp.linalg.eigh(K)[0][..., 0]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The full flow (Lemma 1 and variants)
+# --------------------------------------------------------------------------------------------
+
+
+def _times_S(M, args, isotropic):
+    """``M (X + X')``; ``(1 + sigma2) M`` for isotropic data (no n1 x n1 product)."""
+    return (1.0 + args["sigma2"]) * M if isotropic else M @ args["S"]
+
+
+def _times_X(M, args, isotropic):
+    return M if isotropic else M @ args["X"]
+
+
+def _correlation(W, args, isotropic):
+    """``F = W X W^T`` (exactly symmetric)."""
+    return _sym(_times_X(W, args, isotropic) @ _t(W))
+
+
+def _predictor(y, args, variant, isotropic):
+    if variant == "no_predictor":
+        return jnp.eye(y["W"].shape[-2], dtype=y["W"].dtype)
+    if variant == "directpred":
+        return _directpred._predictor(_correlation(y["W"], args, isotropic), args["eps"], args["c_shift"])
+    return y["Wp"]
+
+
+def _target(y, args, variant):
+    if variant in _HAS_TARGET:
+        return y["Wa"]
+    if variant == "proportional_ema":
+        return args["tau"] * y["W"]
+    return y["W"]
+
+
+def _loss_without_stopgrad(W, Wp, args, isotropic):
+    """``J = 1/2 E||W_p W x1 - W x2||^2`` through ``X`` and ``S = X + X'`` (views independent given x)."""
+    A = Wp @ W
+    return (
+        0.5 * jnp.sum(A * _times_S(A, args, isotropic))
+        - jnp.sum(A * _times_X(W, args, isotropic))
+        + 0.5 * jnp.sum(W * _times_S(W, args, isotropic))
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotropic: bool = True):
+    """The vector field ``f(t, y, args)`` of one variant (002 Eqs 2-4 and Thm 2), for :func:`ssl_odes.solve`.
+
+    State ``y``: ``{"W"}`` plus ``"Wp"`` for the variants that train it (``byol``, ``simsiam``,
+    ``proportional_ema``, ``no_stopgrad``) and ``"Wa"`` for ``byol`` / ``directpred``. ``args``:
+    ``alpha_p``, ``beta``, ``eta``, ``tau``, ``eps``, ``c_shift`` (scalars) and either ``sigma2``
+    (``isotropic=True``) or ``X`` and ``S = X + X'`` (n1 x n1). The same variant/flags return the
+    same function object, so jit caches are shared.
+
+    >>> import jax.numpy as jnp
+    >>> f = vector_field("simsiam")
+    >>> args = dict(alpha_p=1.0, beta=0.0, eta=0.0, tau=1.0, eps=0.0, c_shift=0.0, sigma2=0.0)
+    >>> dy = f(0.0, {"W": jnp.eye(2), "Wp": 0.5 * jnp.eye(2)}, args)
+    >>> [float(v) for v in jnp.diag(dy["Wp"])]  # dWp = alpha_p (-Wp W + W) W^T = 0.5 I
+    [0.5, 0.5]
+    """
+    _params.check_choice("variant", variant, VARIANTS)
+
+    def field(t, y, args):
+        W = y["W"]
+        Wp = _predictor(y, args, variant, isotropic)
+        Wa = _target(y, args, variant)
+        eta = args["eta"]
+        dy = {}
+        if variant == "no_stopgrad":
+            grad_W, grad_Wp = jax.grad(_loss_without_stopgrad, argnums=(0, 1))(W, Wp, args, isotropic)
+            dy["W"] = -grad_W - eta * W
+            dWp = -args["alpha_p"] * grad_Wp - eta * Wp
+        else:
+            G = -Wp @ _times_S(W, args, isotropic) + _times_X(Wa, args, isotropic)
+            dy["W"] = _t(Wp) @ G - eta * W
+            dWp = args["alpha_p"] * G @ _t(W) - eta * Wp if variant in _TRAINS_PREDICTOR else None
+        if variant in _TRAINS_PREDICTOR:
+            dy["Wp"] = _sym(dWp) if symmetric_predictor else dWp
+        if variant in _HAS_TARGET:
+            dy["Wa"] = args["beta"] * (W - Wa)
+        return dy
+
+    return field
+
+
+@functools.lru_cache(maxsize=None)
+def _save_function(variant: str, isotropic: bool, save_matrices: bool):
+    def save(t, y, args):
+        W = y["W"]
+        Wp = _predictor(y, args, variant, isotropic)
+        if variant in _HAS_TARGET:
+            tau = _safe_divide(jnp.sum(y["Wa"] * W), jnp.sum(W * W))
+        else:
+            tau = args["tau"]
+        out = _spectral_diagnostics(_correlation(W, args, isotropic), Wp, args, isotropic, tau)
+        out["invariant_residual"] = _invariant_residual(W, Wp, t, args["C"], args["alpha_p"], args["eta"])
+        out["W_norm"] = _fro(W)
+        if variant in _HAS_TARGET:
+            out["tau"] = tau
+        if save_matrices:
+            out["W"] = W
+            out["Wp"] = Wp
+            if variant in _HAS_TARGET:
+                out["Wa"] = y["Wa"]
+        return out
+
+    return save
+
+
+def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver):
+    """Validated ``(save, dtype, output grid, solver options)`` shared by both simulators."""
+    save = _params.check_choice("save", save, SAVE_MODES)
+    dtype = _params.resolve_dtype(dtype)
+    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
+    return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
+
+
+def _check_data(X: Any, Xp: Any, sigma2: Any, n1: int) -> tuple[bool, dict[str, np.ndarray]]:
+    """Isotropic (``sigma2``) or general (``X``, ``X'``) data, validated: ``(isotropic, data)``."""
+    if sigma2 is not None and (X is not None or Xp is not None):
+        raise ValueError(
+            "give either sigma2 (isotropic data: X = I, X' = sigma2 I) or the matrices X and/or Xp, not both; "
+            f"got sigma2={sigma2!r} and X/Xp"
+        )
+    if X is None and Xp is None:
+        return True, {"sigma2": _params.check_real("sigma2", 0.0 if sigma2 is None else sigma2)}
+    context = f"(n1, n1) with n1 = W0.shape[1] = {n1}"
+    X = np.eye(n1) if X is None else _matrices.check_psd("X", X, n1, context)
+    Xp = np.zeros((n1, n1)) if Xp is None else _matrices.check_psd("Xp", Xp, n1, context)
+    return False, {"X": X, "S": X + Xp}
+
+
+def simulate_byol_linear(
+    W0: Any,
+    Wp0: Any = None,
+    Wa0: Any = None,
+    *,
+    X: Any = None,
+    Xp: Any = None,
+    sigma2: Any = None,
+    alpha_p: Any = 1.0,
+    beta: Any = 0.4,
+    eta: Any = 0.0,
+    variant: str = "byol",
+    symmetric_predictor: bool = False,
+    tau: Any = 1.0,
+    eps: Any = 0.1,
+    c_shift: Any = 0.0,
+    t1: float | None = None,
+    num_points: int | None = None,
+    ts: Any = None,
+    save: str = "all",
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    bound: float | None = None,
+    solver: str = "tsit5",
+    dtype: Any = None,
+) -> Trajectory:
+    r"""Integrate the linear BYOL / SimSiam gradient flow of 002 Lemma 1 (Eqs 2-4) or a variant.
+
+    See the module docstring for the equations, the variants and the saved diagnostics.
+
+    Args:
+        W0: initial online weights, n2 x n1.
+        Wp0: initial predictor, n2 x n2; required for the variants that train it, must be unset
+            for ``no_predictor`` (``W_p = I``) and ``directpred`` (``W_p`` is a function of ``F``).
+            Symmetric (within 1e-6 relative) when ``symmetric_predictor=True``.
+        Wa0: initial target, n2 x n1, for ``byol`` / ``directpred`` only (default: a copy of
+            ``W0``, as BYOL initialises its target network). Must be unset for the variants that
+            tie ``W_a`` to ``W``.
+        X, Xp: the PSD n1 x n1 data matrices ``X = E[xbar xbar^T]`` and ``X' = E_x[Var(x'|x)]``
+            (validated symmetric and PSD within 1e-6 relative); a missing one defaults to
+            ``X = I`` or ``X' = 0``. Exclusive with ``sigma2``.
+        sigma2: isotropic data ``X = I``, ``X' = sigma2 I`` (Assumption 2); the default when no
+            data are given is ``sigma2 = 0``.
+        alpha_p: predictor learning-rate ratio, ``> 0``.
+        beta: EMA rate ``(1 - gamma_ema) / lr >= 0`` (``byol``, ``directpred``).
+        eta: weight decay ``/ lr``, ``>= 0``.
+        variant: ``"byol"``, ``"simsiam"``, ``"proportional_ema"``, ``"no_stopgrad"``,
+            ``"no_predictor"`` or ``"directpred"``.
+        symmetric_predictor: Assumption 3 (symmetric ``W_p(0)``, symmetrised flow).
+        tau: the constant ratio ``W_a = tau W`` of ``proportional_ema``.
+        eps, c_shift: DirectPred's ``p_j = sqrt(max(s_j - c_shift, 0)) + eps max_j s_j``
+            (Eq 18, Table 7); ``eps >= 0`` defaults to the paper's 0.1 (Table 8).
+        t1, num_points, ts: output grid (defaults ``t1 = 100``, ``num_points = 1001``).
+        save: ``"all"`` saves ``W``, ``Wp`` (and ``Wa`` where it is a state) with the
+            diagnostics; ``"diagnostics"`` saves the diagnostics only (memory flat in n).
+        rtol, atol, max_steps, bound, solver, dtype: integrator options (as in
+            :func:`ssl_odes.simulate_byol_modes`).
+
+    Scalar parameters may be arrays; they broadcast with NumPy rules into a batch of runs from
+    the same initial matrices. Parameters a variant does not use are validated but not recorded.
+
+    Returns:
+        A :class:`~ssl_odes.Trajectory` (flow ``"byol_linear"``), batch axes first, then time,
+        then the matrix axes: ``W`` ``[*batch, time, n2, n1]``, ``s`` ``[*batch, time, n2]``,
+        ``commutator`` ``[*batch, time]``, ... (``settings`` records the variant and data kind).
+
+    Example:
+        >>> import numpy as np, ssl_odes
+        >>> from ssl_odes import byol_linear
+        >>> init = byol_linear.random_initialization(n1=4, n2=3, init_scale=1.0, seed=0)
+        >>> res = ssl_odes.simulate_byol_linear(**init, sigma2=0.1, eta=0.01, variant="simsiam",
+        ...                                     t1=5.0, num_points=11)
+        >>> res.W.shape, res.s.shape, res.status_counts()
+        ((11, 3, 4), (11, 3), {'ok': 1})
+        >>> bool(np.all(res.invariant_residual < 1e-6))  # Theorem 1
+        True
+    """
+    variant = _params.check_choice("variant", variant, VARIANTS)
+    symmetric_predictor = _params.check_flag("symmetric_predictor", symmetric_predictor)
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
+
+    W0 = _matrices.check_matrix("W0", W0)
+    n2, n1 = W0.shape
+    if variant in _TRAINS_PREDICTOR:
+        if Wp0 is None:
+            raise ValueError(f"Wp0 (n2 x n2 = {n2} x {n2}) is required for variant={variant!r}; got Wp0=None")
+        context = f"(n2, n2) to match W0 of shape {W0.shape}"
+        if symmetric_predictor:
+            Wp0 = _matrices.check_symmetric("Wp0", Wp0, n2, context + " (symmetric_predictor=True)")
+        else:
+            Wp0 = _matrices.check_matrix("Wp0", Wp0, (n2, n2), context)
+    elif Wp0 is not None:
+        raise ValueError(
+            f"Wp0 must be left unset for variant={variant!r} (W_p is "
+            f"{'the identity' if variant == 'no_predictor' else 'a function of F (Eq 18)'}); got an array"
+        )
+    if variant in _HAS_TARGET:
+        Wa0 = W0.copy() if Wa0 is None else _matrices.check_matrix("Wa0", Wa0, (n2, n1), "of W0")
+    elif Wa0 is not None:
+        raise ValueError(f"Wa0 must be left unset for variant={variant!r}, which ties W_a to W; got an array")
+    isotropic, data = _check_data(X, Xp, sigma2, n1)
+
+    scalars = _params.check_parameters(alpha_p=alpha_p, beta=beta, eta=eta, tau=tau, c_shift=c_shift)
+    scalars["eps"] = _params.check_real("eps", eps, _params.NONNEGATIVE)  # DirectPred's eps (Eq 18) is >= 0
+    recorded = ["alpha_p", "eta"]
+    recorded += ["beta"] if variant in _HAS_TARGET else []
+    recorded += ["tau"] if variant == "proportional_ema" else []
+    recorded += ["eps", "c_shift"] if variant == "directpred" else []
+    params = {name: scalars[name] for name in recorded}
+    if isotropic:
+        params["sigma2"] = data["sigma2"]
+    full, batch_shape = _params.broadcast_parameters(params)
+    # Parameters the variant does not use enter args as neutral placeholders (tau = 1: W_a = W).
+    for name, placeholder in (("beta", 0.0), ("tau", 1.0), ("eps", 0.0), ("c_shift", 0.0)):
+        full.setdefault(name, np.full(batch_shape, placeholder))
+
+    # Theorem 1's constant C = W0 W0^T - Wp0^T Wp0 / alpha_p, with the variant's W_p(0).
+    if variant in _TRAINS_PREDICTOR:
+        predictor0 = Wp0
+    elif variant == "no_predictor":
+        predictor0 = np.eye(n2)
+    else:
+        F0 = W0 @ (W0.T if isotropic else data["X"] @ W0.T)
+        predictor0 = np.asarray(
+            _directpred._predictor(jnp.asarray(F0), full["eps"][..., None], full["c_shift"][..., None])
+        )
+    C = W0 @ W0.T - np.swapaxes(predictor0, -1, -2) @ predictor0 / full["alpha_p"][..., None, None]
+
+    def batch(matrix):
+        return np.broadcast_to(matrix, batch_shape + matrix.shape)
+
+    y0 = {"W": batch(W0)}
+    if variant in _TRAINS_PREDICTOR:
+        y0["Wp"] = batch(Wp0)
+    if variant in _HAS_TARGET:
+        y0["Wa"] = batch(Wa0)
+    args = {name: full[name] for name in ("alpha_p", "beta", "eta", "tau", "eps", "c_shift")}
+    args["C"] = C
+    if isotropic:
+        args["sigma2"] = full["sigma2"]
+    else:
+        args["X"], args["S"] = batch(data["X"]), batch(data["S"])
+
+    return run_flow(
+        # the flag only changes variants that train W_p: share one compiled flow for the others
+        vector_field(variant, symmetric_predictor and variant in _TRAINS_PREDICTOR, isotropic),
+        y0,
+        args,
+        batch_shape=batch_shape,
+        ts=grid,
+        dtype=dtype,
+        outputs=dict,
+        params=params,
+        flow="byol_linear",
+        solver_options=solver_options,
+        settings={
+            "variant": variant,
+            "symmetric_predictor": symmetric_predictor,
+            "save": save,
+            "data": "isotropic" if isotropic else "general",
+            "n1": n1,
+            "n2": n2,
+        },
+        save_fn=_save_function(variant, isotropic, save == "all"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The reduced flow of F and W_p (Eq 7)
+# --------------------------------------------------------------------------------------------
+
+
+def reduced_flow_vector_field(t, y, args):
+    """Eq 7 on the state ``{"F", "Wp"}`` (both symmetric); ``args``: ``alpha_p``, ``eta``, ``sigma2``, ``tau``.
+
+    The anticommutators are formed as ``M + M^T``, so the rates are symmetric to the last bit.
+
+    >>> import jax.numpy as jnp
+    >>> args = dict(alpha_p=1.0, eta=0.0, sigma2=0.0, tau=1.0)
+    >>> dy = reduced_flow_vector_field(0.0, {"F": jnp.eye(2), "Wp": jnp.eye(2)}, args)
+    >>> float(jnp.abs(dy["F"]).max()), float(jnp.abs(dy["Wp"]).max())  # p = tau/(1+sigma2): fixed point
+    (0.0, 0.0)
+    """
+    F, Wp = y["F"], y["Wp"]
+    a = 1.0 + args["sigma2"]
+    anti = _anticommutator(Wp, F)
+    dWp = -0.5 * args["alpha_p"] * a * anti + args["alpha_p"] * args["tau"] * F - args["eta"] * Wp
+    dF = -a * _anticommutator(_sym(Wp @ Wp), F) + args["tau"] * anti - 2.0 * args["eta"] * F
+    return {"F": dF, "Wp": dWp}
+
+
+@functools.lru_cache(maxsize=None)
+def _reduced_save_function(save_matrices: bool):
+    def save(t, y, args):
+        out = _spectral_diagnostics(y["F"], y["Wp"], args, True, args["tau"])
+        if save_matrices:
+            out.update(F=y["F"], Wp=y["Wp"])
+        return out
+
+    return save
+
+
+def simulate_reduced_flow(
+    F0: Any,
+    Wp0: Any,
+    *,
+    alpha_p: Any = 1.0,
+    eta: Any = 0.0,
+    sigma2: Any = 0.0,
+    tau: Any = 1.0,
+    t1: float | None = None,
+    num_points: int | None = None,
+    ts: Any = None,
+    save: str = "all",
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    bound: float | None = None,
+    solver: str = "tsit5",
+    dtype: Any = None,
+) -> Trajectory:
+    r"""Integrate the reduced flow of ``F = W W^T`` and a symmetric ``W_p`` (002 Eq 7).
+
+    .. math::
+
+        \dot W_p = -\tfrac{\alpha_p}{2}(1 + \sigma^2)\{W_p, F\} + \alpha_p \tau F - \eta W_p,\quad
+        \dot F = -(1 + \sigma^2)\{W_p^2, F\} + \tau \{W_p, F\} - 2 \eta F
+
+    Valid under isotropic data, ``W_a = tau W`` with constant ``tau`` and a symmetric predictor
+    (module docstring); it then equals the full flow's ``(W W^T, W_p)`` (tested). ``F0`` must be
+    symmetric PSD and ``Wp0`` symmetric, of the same size. Scalar parameters broadcast.
+
+    Returns a :class:`~ssl_odes.Trajectory` (flow ``"byol_reduced"``) with ``F``, ``Wp``
+    ``[*batch, time, n, n]`` (``save="all"``) and the diagnostics ``s``, ``p``, ``alignment``,
+    ``asymmetry``, ``commutator``, ``k_min`` (Eq 9) of :func:`simulate_byol_linear`.
+
+    Example:
+        >>> import numpy as np, ssl_odes
+        >>> res = ssl_odes.simulate_reduced_flow(np.diag([1.0, 0.2]), [[0.3, 0.1], [0.1, 0.2]], eta=0.1,
+        ...                                      t1=20.0, num_points=5)
+        >>> bool(res.commutator[-1] < 1e-2 * res.commutator[0])  # Theorem 3: eigenspaces align
+        True
+    """
+    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
+    F0 = _matrices.check_psd("F0", F0)
+    n = F0.shape[0]
+    Wp0 = _matrices.check_symmetric("Wp0", Wp0, n, f"(n, n) to match F0 of shape {F0.shape}")
+    params = _params.check_parameters(alpha_p=alpha_p, eta=eta, sigma2=sigma2, tau=tau)
+    full, batch_shape = _params.broadcast_parameters(params)
+    y0 = {name: np.broadcast_to(matrix, batch_shape + matrix.shape) for name, matrix in (("F", F0), ("Wp", Wp0))}
+    return run_flow(
+        reduced_flow_vector_field,
+        y0,
+        full,
+        batch_shape=batch_shape,
+        ts=grid,
+        dtype=dtype,
+        outputs=dict,
+        params=params,
+        flow="byol_reduced",
+        solver_options=solver_options,
+        settings={"save": save, "n": n},
+        save_fn=_reduced_save_function(save == "all"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Initialisations
+# --------------------------------------------------------------------------------------------
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    return np.random.default_rng(_params.check_integer("seed", seed, 0))
+
+
+def random_orthogonal(n: int, seed: int = 0) -> np.ndarray:
+    """A Haar-random orthogonal n x n matrix (QR of a Gaussian matrix with the signs fixed).
+
+    >>> Q = random_orthogonal(3, seed=1)
+    >>> bool(np.allclose(Q.T @ Q, np.eye(3)))
+    True
+    """
+    n = _params.check_integer("n", n, 1)
+    Q, R = np.linalg.qr(_rng(seed).standard_normal((n, n)))
+    return Q * np.sign(np.diag(R))
+
+
+def random_initialization(
+    n1: int,
+    n2: int | None = None,
+    *,
+    init_scale: float = 0.1,
+    predictor_scale: float | None = None,
+    symmetric_predictor: bool = False,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Small random weights: ``{"W0", "Wp0"}`` for ``simulate_byol_linear(**init, ...)``.
+
+    ``W0`` has i.i.d. ``N(0, init_scale^2 / n1)`` entries (so ``E[W0 W0^T] = init_scale^2 I``),
+    ``Wp0`` i.i.d. ``N(0, predictor_scale^2 / n2)`` entries (default ``predictor_scale =
+    init_scale``); with ``symmetric_predictor=True`` it is ``(A + A^T)/sqrt(2)``, symmetric with
+    the same off-diagonal variance. No ``Wa0``: BYOL's default target is a copy of ``W0``.
+
+    >>> init = random_initialization(5, 3, init_scale=0.1, symmetric_predictor=True, seed=0)
+    >>> init["W0"].shape, init["Wp0"].shape, bool(np.array_equal(init["Wp0"], init["Wp0"].T))
+    ((3, 5), (3, 3), True)
+    """
+    n1 = _params.check_integer("n1", n1, 1)
+    n2 = n1 if n2 is None else _params.check_integer("n2", n2, 1)
+    init_scale = _params.check_scalar("init_scale", init_scale)
+    predictor_scale = init_scale if predictor_scale is None else _params.check_scalar("predictor_scale", predictor_scale)
+    symmetric_predictor = _params.check_flag("symmetric_predictor", symmetric_predictor)
+    rng = _rng(seed)
+    W0 = rng.standard_normal((n2, n1)) * init_scale / np.sqrt(n1)
+    A = rng.standard_normal((n2, n2)) * predictor_scale / np.sqrt(n2)
+    Wp0 = (A + A.T) / np.sqrt(2.0) if symmetric_predictor else A
+    return {"W0": W0, "Wp0": Wp0}
+
+
+def _check_orthonormal_columns(name: str, Q: Any, shape: tuple[int, int]) -> np.ndarray:
+    Q = _matrices.check_matrix(name, Q, shape)
+    defect = float(np.max(np.abs(Q.T @ Q - np.eye(shape[1]))))
+    if defect > 1e-8:
+        raise ValueError(f"{name} must have orthonormal columns (max|{name}^T {name} - I| <= 1e-08); got {defect:.3g}")
+    return Q
+
+
+def aligned_initialization(
+    w: Any, p: Any, wa: Any = None, *, n1: int | None = None, U: Any = None, V: Any = None, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """An initialisation whose ``F`` and ``W_p`` share eigenvectors, built from mode values.
+
+    ``W0 = U diag(w) V^T``, ``Wp0 = U diag(p) U^T`` and, when ``wa`` is given,
+    ``Wa0 = U diag(wa) V^T``, with ``U`` orthogonal n2 x n2 and ``V`` n1 x n2 with orthonormal
+    columns (random from ``seed`` unless given; ``n1 >= n2 = len(w)``, default ``n1 = n2``). With
+    isotropic data, mode ``j`` of the flow is then the scalar system of 002 Eqs 11-13 with
+    ``s_j = w_j^2``, ``p_j`` and ``tau_j = wa_j / w_j``.
+
+    >>> init = aligned_initialization([1.0, 0.5], [0.2, 0.1], n1=3, seed=0)
+    >>> np.round(np.linalg.eigvalsh(init["W0"] @ init["W0"].T), 6).tolist()
+    [0.25, 1.0]
+    """
+    w = _params.check_real("w", w)
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"w must be a non-empty 1-D array of mode values; got shape {w.shape}")
+    n2 = w.size
+    p = _params.check_real("p", p)
+    if p.shape != (n2,):
+        raise ValueError(f"p must have shape {(n2,)} like w; got shape {p.shape}")
+    if wa is not None:
+        wa = _params.check_real("wa", wa)
+        if wa.shape != (n2,):
+            raise ValueError(f"wa must have shape {(n2,)} like w; got shape {wa.shape}")
+    n1 = n2 if n1 is None else _params.check_integer("n1", n1, n2)
+    rng = _rng(seed)
+    U = random_orthogonal(n2, int(rng.integers(2**31))) if U is None else _check_orthonormal_columns("U", U, (n2, n2))
+    if V is None:
+        V = random_orthogonal(n1, int(rng.integers(2**31)))[:, :n2]
+    else:
+        V = _check_orthonormal_columns("V", V, (n1, n2))
+    init = {"W0": (U * w) @ V.T, "Wp0": (U * p) @ U.T}
+    if wa is not None:
+        init["Wa0"] = (U * wa) @ V.T
+    return init
+
+
+# --------------------------------------------------------------------------------------------
+# Analytic companions (Theorems 1-3)
+# --------------------------------------------------------------------------------------------
+
+
+def _array(name: str, value: Any) -> jax.Array:
+    return value if isinstance(value, jax.core.Tracer) else jnp.asarray(_params.check_real(name, value))
+
+
+def commutator(F: Any, Wp: Any) -> jax.Array:
+    """``[F, W_p] = F W_p - W_p F`` over the last two axes (002 Thm 3).
+
+    >>> commutator([[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [1.0, 0.0]]).tolist()
+    [[0.0, -1.0], [1.0, 0.0]]
+    """
+    return _commutator(_array("F", F), _array("Wp", Wp))
+
+
+def k_matrix(F: Any, Wp: Any, *, alpha_p: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0, tau: Any = 1.0) -> jax.Array:
+    """``K = (1 + sigma2)(alpha_p/2 F + W_p^2 - tau/(1+sigma2) W_p) + 3/2 eta I`` (002 Eq 9).
+
+    ``W_p`` is replaced by its symmetric part (Eq 9 assumes a symmetric predictor). When ``F`` and
+    ``W_p`` share eigenvectors, the eigenvalue on mode j is
+    :func:`ssl_odes.byol_modes.k_eigenvalue` of ``(p_j, s_j)``.
+
+    >>> np.round(np.asarray(k_matrix(np.eye(2), np.eye(2), alpha_p=2.0, tau=1.0)), 6).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    scalars = {name: _scalar(name, value) for name, value in dict(alpha_p=alpha_p, eta=eta, sigma2=sigma2, tau=tau).items()}
+    return _k_matrix(_array("F", F), _array("Wp", Wp), **scalars)
+
+
+def commutator_bound(t: Any, k_min: Any, commutator0: Any) -> np.ndarray:
+    """Right side of Eq 10 in integral form: ``exp(-2 int_0^t lambda_min(K)) ||[F, W_p](0)||_F``.
+
+    ``t`` is the output grid ``[time]`` starting at 0 and ``k_min`` the sampled ``lambda_min(K)``
+    (time on the last axis); the integral is the cumulative trapezoid rule (error ``O(h^2)``
+    where ``k_min`` is smooth; ``k_min`` has kinks where eigenvalues of ``K`` cross).
+
+    >>> commutator_bound([0.0, 1.0, 2.0], [0.5, 0.5, 0.5], 1.0).round(6).tolist()
+    [1.0, 0.367879, 0.135335]
+    """
+    t = _params.check_real("t", t, _params.NONNEGATIVE)
+    k_min = _params.check_real("k_min", k_min)
+    if t.ndim != 1 or t.shape[0] != k_min.shape[-1]:
+        raise ValueError(f"t must be 1-D with the length of k_min's last axis; got shapes {t.shape} and {k_min.shape}")
+    steps = 0.5 * (k_min[..., 1:] + k_min[..., :-1]) * np.diff(t)
+    integral = np.concatenate([np.zeros(k_min.shape[:-1] + (1,)), np.cumsum(steps, axis=-1)], axis=-1)
+    return np.exp(-2.0 * integral) * np.asarray(commutator0)[..., None]
+
+
+def alignment_cosines(F: Any, Wp: Any) -> tuple[jax.Array, jax.Array]:
+    """``(s, cos)``: eigenvalues of ``F`` (largest first) and ``cos(u_j, W_p u_j)`` (002 Fig 2, col 3).
+
+    >>> s, cos = alignment_cosines(np.diag([2.0, 1.0]), np.diag([1.0, -1.0]))
+    >>> np.asarray(s).tolist(), np.asarray(cos).tolist()
+    ([2.0, 1.0], [1.0, -1.0])
+    """
+    return _alignment(_array("F", F), _array("Wp", Wp))
+
+
+def predictor_asymmetry(Wp: Any) -> jax.Array:
+    """``||W_p - W_p^T||_F / ||W_p||_F`` (002 Fig 2, col 4; 0 for ``W_p = 0``).
+
+    >>> float(predictor_asymmetry([[0.0, 1.0], [0.0, 0.0]]))
+    1.4142135623730951
+    """
+    return _asymmetry(_array("Wp", Wp))
+
+
+def invariant_constant(W0: Any, Wp0: Any, alpha_p: Any = 1.0) -> jax.Array:
+    """``C = W0 W0^T - W_p0^T W_p0 / alpha_p`` of Theorem 1 (002 Eq 5).
+
+    >>> invariant_constant([[2.0]], [[1.0]], alpha_p=0.5).tolist()
+    [[2.0]]
+    """
+    W0, Wp0 = _array("W0", W0), _array("Wp0", Wp0)
+    return W0 @ _t(W0) - _t(Wp0) @ Wp0 / _scalar("alpha_p", alpha_p)
+
+
+def invariant_residual(W: Any, Wp: Any, t: Any, *, W0: Any, Wp0: Any, alpha_p: Any = 1.0, eta: Any = 0.0) -> jax.Array:
+    """Relative residual of Theorem 1 (002 Eq 5) along a saved run.
+
+    ``||W W^T - W_p^T W_p/alpha_p - exp(-2 eta t) C||_F / (||W W^T||_F + ||W_p^T W_p||_F/alpha_p
+    + exp(-2 eta t) ||C||_F)`` with ``W`` ``[time, n2, n1]``, ``W_p`` ``[time, n2, n2]``, ``t``
+    ``[time]``.
+
+    >>> W0, Wp0 = np.eye(2), 0.5 * np.eye(2)
+    >>> float(invariant_residual(W0[None], Wp0[None], [0.0], W0=W0, Wp0=Wp0)[0])
+    0.0
+    """
+    alpha_p = _scalar("alpha_p", alpha_p)
+    eta = _scalar("eta", eta)
+    C = invariant_constant(W0, Wp0, alpha_p)
+    return _invariant_residual(_array("W", W), _array("Wp", Wp), _array("t", t), C, alpha_p, eta)
+
+
+def h_matrix(Wp: Any, X: Any, Xp: Any, eta: Any = 0.0) -> jax.Array:
+    """``H = X' (x) (W_p^T W_p + I) + X (x) (W_p - I)^T (W_p - I) + eta I`` (002 Thm 2, Eq 6).
+
+    Without stop-gradient, ``d vec(W)/dt = -H vec(W)`` with the column-major ``vec`` (stacked
+    columns), for which ``vec(A W B) = (B^T (x) A) vec(W)``. ``H`` is PSD, and
+    ``lambda_min(H) >= lambda_min(X') + eta`` (the other terms are PSD).
+
+    >>> H = h_matrix(np.eye(1), np.eye(2), 0.5 * np.eye(2), eta=0.1)
+    >>> np.round(np.asarray(H), 6).tolist()
+    [[1.1, 0.0], [0.0, 1.1]]
+    """
+    Wp, X, Xp = _array("Wp", Wp), _array("X", X), _array("Xp", Xp)
+    eta = _scalar("eta", eta)
+    identity = jnp.eye(Wp.shape[-1], dtype=Wp.dtype)
+    shifted = Wp - identity
+    size = X.shape[-1] * Wp.shape[-1]
+    return jnp.kron(Xp, _t(Wp) @ Wp + identity) + jnp.kron(X, _t(shifted) @ shifted) + eta * jnp.eye(size, dtype=Wp.dtype)

@@ -1,0 +1,458 @@
+r"""SimSiam local eigen-dynamics (003: Thm 4, Eqs 18-19, 48-49, 54-55).
+
+In the eigenbasis ``U`` of the feature correlation, ``Lambda = U^T Cor(z) U`` is diagonal and
+``Lambda_p = U^T W_p U`` is the predictor. With ``||z||`` and ``||p||`` held constant (the paper's
+simplification), ``c = z_2^T p_1`` close to 1, the augmentation term ``eps`` and weight decay
+``eta``, the local dynamics are (003 Eqs 54-55, the weight-decay form of Thm 4):
+
+.. math::
+
+    \dot\Lambda_p &= r_1 \frac{\|z\|}{\|p\|}\big[(I - c\tilde\Lambda_p)\Lambda + \epsilon\big] - r_1 \eta \Lambda_p \\
+    \dot\Lambda &= \frac{r_2}{\|z\|\|p\|}\Big(\Lambda_p^T\big[(I - c\tilde\Lambda_p)\Lambda + \epsilon\big]
+                   + \big[(I - c\tilde\Lambda_p)\Lambda + \epsilon\big]^T \Lambda_p\Big) - 2 r_2 \eta \Lambda,
+    \qquad \tilde\Lambda_p = \frac{\|z\|}{\|p\|}\Lambda_p .
+
+For diagonal ``Lambda_p = diag(l_p)`` and ``Lambda = diag(l)`` each dimension ``i`` evolves alone
+(``lt_p = (z_norm / p_norm) l_p``, "lambda tilde"):
+
+.. math::
+
+    \dot l_p &= r_1 \frac{\|z\|}{\|p\|}\big[(1 - c\,\tilde l_p)\, l + \epsilon_i\big] - r_1 \eta\, l_p \\
+    \dot l &= \frac{2 r_2 l_p}{\|z\|\|p\|}\big[(1 - c\,\tilde l_p)\, l + \epsilon_i\big] - 2 r_2 \eta\, l .
+
+**Which form.** SPEC section 5: the matrix Eqs 54-55 are the definition. The element-wise
+forms printed in the paper disagree with them and with each other. Eq 19 writes the ``dl`` line
+first with ``||z|| ||p||`` and then with ``||z||^2``; the two agree only if the second carries
+``lt_p`` (since ``l_p / (||z|| ||p||) = lt_p / ||z||^2``), so a tilde is missing. Eq 49's first
+line drops the factor 2 that its second line (and Eq 55 on a diagonal) has. The diagonal of Eq 55
+is ``2 r_2 l_p / (||z|| ||p||) [...]``, used here. The conditions of Eqs 56-57 follow from this
+form exactly.
+
+**Phases** (003 Sec 4.2, ``eta = eps = 0``; :func:`phase`), with ``l >= 0``:
+
+1. ``lt_p < 0``: ``dl <= 0`` and ``dl_p >= 0``;
+2. ``0 <= lt_p <= 1/c``: ``dl >= 0`` and ``dl_p >= 0``;
+3. ``lt_p > 1/c``: ``dl <= 0`` and ``dl_p <= 0``.
+
+So each dimension either collapses (``l -> 0``) or settles with ``lt_p -> 1/c``.
+
+**What "a common value" means.** (Derived here; the paper does not state it.) With
+``eta = 0`` the quantity ``l - r_2 l_p^2 / (r_1 ||z||^2)`` is conserved for any ``c`` and ``eps``
+(:func:`invariant`, the analogue of 002 Eq 14). So with ``eta = eps = 0`` the surviving
+dimensions share ``lt_p = 1/c``, but each keeps its own ``l``, fixed by its invariant. With
+``eta > 0`` (and ``eps = 0``) the non-zero fixed points are ``lt_p = u_+/-`` with
+``u (1 - c u) = eta ||z||^2`` and ``l = (||p|| u / ||z||^2)^2`` (:func:`fixed_points`). They are
+the same for every dimension: the surviving ``l_i`` meet at one common value (``u_+`` is stable,
+``u_-`` a saddle whose stable manifold separates collapse from survival). The example
+``examples/simsiam_eigen_phases.py`` shows both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _params
+from .._core.options import DEFAULT_MAX_STEPS
+from .._simulate import run_flow
+from .._core.stability import FixedPointStability, classify_fixed_point
+from .._core.trajectory import Trajectory
+
+__all__ = [
+    "PHASES",
+    "EigenParameters",
+    "eigen_rates",
+    "simsiam_eigen_vector_field",
+    "simsiam_eigen_matrix_vector_field",
+    "simulate_simsiam_eigen",
+    "simulate_simsiam_eigen_matrix",
+    "phase",
+    "invariant",
+    "fixed_points",
+    "classify_eigen_fixed_point",
+]
+
+DEFAULT_T1 = 100.0
+DEFAULT_NUM_POINTS = 1001
+
+#: The three cases of 003 Sec 4.2 (``eta = eps = 0``), by :func:`phase` code (0: undefined/NaN).
+PHASES = {
+    1: "lt_p < 0: l shrinks, l_p grows",
+    2: "0 <= lt_p <= 1/c: l and l_p grow",
+    3: "lt_p > 1/c: l and l_p shrink",
+}
+
+_RATE_NAMES = ("c", "eps", "eta", "z_norm", "p_norm", "r1", "r2")
+
+
+class EigenParameters(eqx.Module):
+    """Arguments of the SimSiam eigen-dynamics vector fields (003 Eqs 54-55)."""
+
+    c: jax.Array
+    eps: jax.Array
+    eta: jax.Array
+    z_norm: jax.Array
+    p_norm: jax.Array
+    r1: jax.Array
+    r2: jax.Array
+
+
+def _rates(l_p, l, c, eps, eta, z_norm, p_norm, r1, r2):
+    lt_p = z_norm / p_norm * l_p
+    drive = (1.0 - c * lt_p) * l + eps
+    dl_p = r1 * z_norm / p_norm * drive - r1 * eta * l_p
+    dl = 2.0 * r2 * l_p / (z_norm * p_norm) * drive - 2.0 * r2 * eta * l
+    return dl_p, dl
+
+
+def eigen_rates(
+    l_p: Any, l: Any, *, c: Any = 1.0, eps: Any = 0.0, eta: Any = 0.0, z_norm: Any = 1.0, p_norm: Any = 1.0,
+    r1: Any = 1.0, r2: Any = 1.0,
+) -> tuple[jax.Array, jax.Array]:
+    """``(dl_p/dt, dl/dt)`` of one dimension: the diagonal of 003 Eqs 54-55 (broadcasting).
+
+    >>> dl_p, dl = eigen_rates(l_p=0.5, l=0.2, c=1.0)   # phase 2: both grow
+    >>> round(float(dl_p), 6), round(float(dl), 6)
+    (0.1, 0.1)
+    """
+    p = _params.check_parameters(c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
+    l_p = _params.check_real("l_p", l_p)
+    l = _params.check_real("l", l)
+    return _rates(jnp.asarray(l_p), jnp.asarray(l), *(jnp.asarray(p[name]) for name in _RATE_NAMES))
+
+
+def simsiam_eigen_vector_field(t, y, args: EigenParameters):
+    """Diagonal 003 Eqs 54-55 on ``y = (l_p, l)`` (first axis)."""
+    dl_p, dl = _rates(y[0], y[1], args.c, args.eps, args.eta, args.z_norm, args.p_norm, args.r1, args.r2)
+    return jnp.stack([dl_p, dl])
+
+
+def simsiam_eigen_matrix_vector_field(t, y, args: EigenParameters):
+    """Matrix 003 Eqs 54-55 on ``y = (Lambda_p, Lambda)``; here ``args.eps`` is the ``d x d`` matrix."""
+    lambda_p, lam = y
+    d = lam.shape[-1]
+    ratio = args.z_norm / args.p_norm
+    drive = (jnp.eye(d, dtype=lam.dtype) - args.c * ratio * lambda_p) @ lam + args.eps
+    d_lambda_p = args.r1 * ratio * drive - args.r1 * args.eta * lambda_p
+    d_lambda = (
+        args.r2 / (args.z_norm * args.p_norm) * (lambda_p.T @ drive + drive.T @ lambda_p)
+        - 2.0 * args.r2 * args.eta * lam
+    )
+    return d_lambda_p, d_lambda
+
+
+def _phase_code(lt_p, c):
+    code = jnp.where(lt_p < 0, 1, jnp.where(lt_p <= 1.0 / c, 2, 3))
+    return jnp.where(jnp.isnan(lt_p), 0, code).astype(jnp.int8)
+
+
+def phase(l_p: Any, *, c: Any = 1.0, z_norm: Any = 1.0, p_norm: Any = 1.0) -> jax.Array:
+    """The case of 003 Sec 4.2 that ``l_p`` lies in: 1 (``lt_p < 0``), 2 (``0 <= lt_p <= 1/c``), 3 (``lt_p > 1/c``).
+
+    ``lt_p = (z_norm / p_norm) l_p``. The boundaries ``lt_p = 0`` and ``lt_p = 1/c`` (where the
+    paper's cases overlap) go to case 2. See :data:`PHASES`.
+
+    >>> phase([-0.1, 0.0, 0.5, 1.0, 1.2], c=1.0).tolist()
+    [1, 2, 2, 2, 3]
+    """
+    p = _params.check_parameters(c=c, z_norm=z_norm, p_norm=p_norm)
+    l_p = jnp.asarray(_params.check_real("l_p", l_p))
+    return _phase_code(p["z_norm"] / p["p_norm"] * l_p, p["c"])
+
+
+def _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver):
+    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
+    return grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
+
+
+def _collapsed(l, collapse_tol):
+    """``l(t) <= collapse_tol * max_{s <= t} l(s)`` along the last (time) axis, for ``[..., time]``."""
+    running_max = jax.lax.cummax(jnp.where(jnp.isnan(l), -jnp.inf, l), axis=l.ndim - 1)
+    return (l <= collapse_tol * running_max) | (running_max <= 0)
+
+
+def simulate_simsiam_eigen(
+    l_p0: Any,
+    l0: Any,
+    *,
+    c: Any = 1.0,
+    eps: Any = 0.0,
+    eta: Any = 0.0,
+    z_norm: Any = 1.0,
+    p_norm: Any = 1.0,
+    r1: Any = 1.0,
+    r2: Any = 1.0,
+    collapse_tol: float = 1e-3,
+    t1: float | None = None,
+    num_points: int | None = None,
+    ts: Any = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    bound: float | None = None,
+    solver: str = "tsit5",
+    dtype: Any = None,
+) -> Trajectory:
+    r"""Integrate the diagonal SimSiam eigen-dynamics (003 Eqs 54-55 per dimension; see the module doc).
+
+    .. math::
+
+        \dot l_p = r_1 \tfrac{\|z\|}{\|p\|}[(1 - c\tilde l_p) l + \epsilon] - r_1\eta l_p,\quad
+        \dot l = \tfrac{2 r_2 l_p}{\|z\|\|p\|}[(1 - c\tilde l_p) l + \epsilon] - 2 r_2\eta l,\quad
+        \tilde l_p = \tfrac{\|z\|}{\|p\|} l_p.
+
+    Dimensions are independent, so a dimension is simply a batch entry: give ``l_p0``, ``l0``
+    (and a per-dimension ``eps``) as arrays whose last axis is the dimension ``i``. Every numeric
+    argument broadcasts with NumPy rules.
+
+    Args:
+        l_p0: initial predictor eigenvalues ``lambda_p^i`` (any real).
+        l0: initial correlation eigenvalues ``lambda^i >= 0``.
+        c: the cosine ``z_2^T p_1``, ``0 < c <= 1`` (close to 1 in the paper).
+        eps: the augmentation term ``epsilon_i`` (small, either sign).
+        eta: weight decay ``>= 0``.
+        z_norm, p_norm: ``||z||`` and ``||p||``, held constant, ``> 0``.
+        r1, r2: learning rates of ``W_p`` and ``z``, ``> 0``.
+        collapse_tol: a dimension counts as collapsed at time ``t`` when
+            ``l(t) <= collapse_tol * max_{s <= t} l(s)`` (``0 < collapse_tol < 1``).
+        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
+            :func:`ssl_odes.simulate_byol_modes`.
+
+    Returns:
+        A :class:`~ssl_odes.Trajectory` with ``l_p``, ``l``, ``lt_p`` ``[*batch, time]``, the
+        phase code ``phase`` (1, 2, 3 of :data:`PHASES`; 0 after a failure) and the boolean
+        ``collapsed``, both ``[*batch, time]``. The end state of each dimension is
+        ``res.final("collapsed")`` (True: collapsed, False: surviving, within the window).
+
+    Example:
+        >>> import numpy as np, ssl_odes
+        >>> res = ssl_odes.simulate_simsiam_eigen(l_p0=[-0.5, 0.3, 1.2], l0=[0.1, 0.2, 0.6], t1=200.0)
+        >>> res.phase[:, 0].tolist()                    # the three cases of Sec 4.2
+        [1, 2, 3]
+        >>> res.final("collapsed").tolist()             # case 1 with l0 < l_p0^2 collapses
+        [True, False, False]
+        >>> np.round(res.final("lt_p")[1:], 4).tolist()  # survivors settle at lt_p = 1/c
+        [1.0, 1.0]
+    """
+    dtype = _params.resolve_dtype(dtype)
+    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
+    collapse_tol = _params.check_scalar("collapse_tol", collapse_tol)
+    params = _params.check_parameters(
+        l_p0=l_p0, l0=l0, c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2
+    )
+    full, batch_shape = _params.broadcast_parameters(params)
+    y0 = np.stack([full["l_p0"], full["l0"]], axis=-1)
+    args = EigenParameters(**{name: full[name] for name in _RATE_NAMES})
+    ratio = jnp.asarray(full["z_norm"] / full["p_norm"])[..., None]
+    c_full = jnp.asarray(full["c"])[..., None]
+
+    def outputs(ys):
+        l_p, l = ys[..., 0], ys[..., 1]
+        lt_p = ratio.astype(l_p.dtype) * l_p
+        return {
+            "l_p": l_p,
+            "l": l,
+            "lt_p": lt_p,
+            "phase": _phase_code(lt_p, c_full.astype(l_p.dtype)),
+            "collapsed": _collapsed(l, collapse_tol),
+        }
+
+    return run_flow(
+        simsiam_eigen_vector_field,
+        y0,
+        args,
+        batch_shape=batch_shape,
+        ts=grid,
+        dtype=dtype,
+        outputs=outputs,
+        params=params,
+        flow="simsiam_eigen",
+        solver_options=solver_options,
+        settings={"collapse_tol": collapse_tol},
+    )
+
+
+def _check_matrices(lambda_p0: Any, lambda0: Any, eps: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lambda_p0 = _params.check_real("Lambda_p0", lambda_p0)
+    lambda0 = _params.check_real("Lambda0", lambda0)
+    eps = _params.check_real("eps", eps)
+    for name, value in (("Lambda_p0", lambda_p0), ("Lambda0", lambda0)):
+        if value.ndim < 2 or value.shape[-1] != value.shape[-2]:
+            raise ValueError(f"{name} must have shape [..., d, d]; got shape {value.shape}")
+    d = lambda0.shape[-1]
+    if lambda_p0.shape[-1] != d:
+        raise ValueError(f"Lambda_p0 and Lambda0 must have the same d; got shapes {lambda_p0.shape} and {lambda0.shape}")
+    scale = max(1.0, float(np.max(np.abs(lambda0))))
+    asymmetry = float(np.max(np.abs(lambda0 - np.swapaxes(lambda0, -1, -2))))
+    if asymmetry > 1e-12 * scale:
+        raise ValueError(f"Lambda0 must be symmetric (a correlation matrix); got max|Lambda0 - Lambda0^T| = {asymmetry:g}")
+    smallest = float(np.min(np.linalg.eigvalsh(lambda0)))
+    if smallest < -1e-12 * scale:
+        raise ValueError(f"Lambda0 must be positive semi-definite; got an eigenvalue {smallest:g}")
+    if eps.ndim >= 2 and eps.shape[-2:] not in ((d, d), (1, d), (d, 1), (1, 1)):
+        raise ValueError(f"eps must broadcast to [..., d, d] with d={d}; got shape {eps.shape}")
+    return lambda_p0, lambda0, eps
+
+
+def simulate_simsiam_eigen_matrix(
+    Lambda_p0: Any,
+    Lambda0: Any,
+    *,
+    c: Any = 1.0,
+    eps: Any = 0.0,
+    eta: Any = 0.0,
+    z_norm: Any = 1.0,
+    p_norm: Any = 1.0,
+    r1: Any = 1.0,
+    r2: Any = 1.0,
+    t1: float | None = None,
+    num_points: int | None = None,
+    ts: Any = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    bound: float | None = None,
+    solver: str = "tsit5",
+    dtype: Any = None,
+) -> Trajectory:
+    r"""Integrate the matrix SimSiam eigen-dynamics of 003 Eqs 54-55 (non-diagonal ``Lambda_p``, ``Lambda``).
+
+    Args:
+        Lambda_p0: initial predictor in the eigenbasis, ``[*batch, d, d]`` (any real matrix).
+        Lambda0: initial correlation, ``[*batch, d, d]``, symmetric positive semi-definite.
+        eps: the augmentation matrix ``epsilon = E[eps alpha_z1^T]``, broadcastable to
+            ``[*batch, d, d]`` (a scalar fills every entry; use ``np.diag(v)`` for a diagonal).
+        c, eta, z_norm, p_norm, r1, r2: scalars or arrays broadcastable to the batch shape, as
+            in :func:`simulate_simsiam_eigen`.
+        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
+            :func:`ssl_odes.simulate_byol_modes`.
+
+    Returns:
+        A :class:`~ssl_odes.Trajectory` with ``Lambda_p`` and ``Lambda`` ``[*batch, time, d, d]``
+        and ``eigenvalues`` (of the symmetric part of ``Lambda``, ascending) ``[*batch, time, d]``.
+        Its ``params`` record the scalar parameters (not the matrices).
+
+    Example:
+        >>> import numpy as np, ssl_odes
+        >>> res = ssl_odes.simulate_simsiam_eigen_matrix(np.diag([0.3, 0.6]), np.diag([0.2, 0.4]), t1=50.0, num_points=11)
+        >>> res.Lambda.shape
+        (11, 2, 2)
+        >>> np.round(np.diag(res.final("Lambda_p")), 4).tolist()   # diagonal start: lt_p -> 1/c per dimension
+        [1.0, 1.0]
+    """
+    dtype = _params.resolve_dtype(dtype)
+    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
+    lambda_p0, lambda0, eps_arr = _check_matrices(Lambda_p0, Lambda0, eps)
+    params = _params.check_parameters(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
+    d = lambda0.shape[-1]
+    eps_batch = eps_arr.shape[:-2] if eps_arr.ndim >= 2 else ()
+    try:
+        batch_shape = tuple(np.broadcast_shapes(
+            lambda_p0.shape[:-2], lambda0.shape[:-2], eps_batch, *(np.shape(v) for v in params.values())
+        ))
+    except ValueError as err:
+        raise ValueError(
+            "Lambda_p0, Lambda0, eps (batch axes) and the scalar parameters do not broadcast together: "
+            f"{lambda_p0.shape[:-2]}, {lambda0.shape[:-2]}, {eps_batch}, "
+            + ", ".join(f"{k}{np.shape(v)}" for k, v in params.items())
+        ) from err
+    matrix_shape = batch_shape + (d, d)
+    y0 = (np.broadcast_to(lambda_p0, matrix_shape), np.broadcast_to(lambda0, matrix_shape))
+    scalars = {name: np.broadcast_to(value, batch_shape) for name, value in params.items()}
+    args = EigenParameters(eps=np.broadcast_to(eps_arr, matrix_shape), **scalars)
+
+    def outputs(ys):
+        lambda_p, lam = ys
+        symmetric = (lam + jnp.swapaxes(lam, -1, -2)) / 2.0
+        return {"Lambda_p": lambda_p, "Lambda": lam, "eigenvalues": jnp.linalg.eigvalsh(symmetric)}
+
+    return run_flow(
+        simsiam_eigen_matrix_vector_field,
+        y0,
+        args,
+        batch_shape=batch_shape,
+        ts=grid,
+        dtype=dtype,
+        outputs=outputs,
+        params=params,
+        flow="simsiam_eigen_matrix",
+        solver_options=solver_options,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Analytic companions
+# --------------------------------------------------------------------------------------------
+
+
+def invariant(l_p: Any, l: Any, *, r1: Any = 1.0, r2: Any = 1.0, z_norm: Any = 1.0) -> jax.Array:
+    """``l - r2 l_p^2 / (r1 ||z||^2)``: constant along the diagonal flow when ``eta = 0`` (any ``c``, ``eps``).
+
+    Derived from the diagonal Eqs 54-55: ``dl/dt = (2 r2 l_p / (r1 ||z||^2)) dl_p/dt`` when
+    ``eta = 0``. With ``eta > 0`` and ``r1 = r2`` it decays as ``exp(-2 r2 eta t)``; with
+    ``r1 != r2`` it obeys no closed law. (Not in 003; the analogue of 002 Eq 14.)
+
+    >>> float(invariant(l_p=1.0, l=0.5, r1=1.0, r2=1.0, z_norm=2.0))
+    0.25
+    """
+    p = _params.check_parameters(r1=r1, r2=r2, z_norm=z_norm)
+    return jnp.asarray(l) - p["r2"] / (p["r1"] * p["z_norm"] ** 2) * jnp.asarray(l_p) ** 2
+
+
+def fixed_points(
+    *, c: Any = 1.0, eta: Any = 0.0, z_norm: Any = 1.0, p_norm: Any = 1.0
+) -> dict[str, tuple[jax.Array, jax.Array]]:
+    r"""Non-collapsed fixed points ``(l_p, l)`` of the diagonal flow with ``eps = 0``.
+
+    With ``eta > 0``: ``dl = 0`` with ``l != 0`` needs ``u (1 - c u) = eta ||z||^2`` for
+    ``u = lt_p``, i.e.
+
+    .. math:: u_\pm = \frac{1 \pm \sqrt{1 - 4 c \eta \|z\|^2}}{2c},\qquad
+              l_\pm = \Big(\frac{\|p\|\, u_\pm}{\|z\|^2}\Big)^2,\qquad l_{p,\pm} = \frac{\|p\|}{\|z\|} u_\pm,
+
+    the same for every dimension. They exist for ``4 c eta ||z||^2 <= 1`` and are NaN beyond
+    that (then every dimension collapses). With ``eta = 0``: ``u_+ = 1/c`` with *any* ``l``
+    (a line of fixed points; ``l_plus`` is NaN) and ``u_- = 0`` with ``l_- = 0``. The collapsed
+    fixed point ``(0, 0)`` always exists (for ``eta = 0``, every ``(l_p, 0)`` is one).
+
+    Returns ``{"minus": (l_p, l), "plus": (l_p, l)}``.
+
+    >>> fp = fixed_points(c=1.0, eta=0.16)
+    >>> [round(float(v), 4) for v in fp["plus"]], [round(float(v), 4) for v in fp["minus"]]
+    ([0.8, 0.64], [0.2, 0.04])
+    """
+    p = {k: jnp.asarray(v) for k, v in _params.check_parameters(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm).items()}
+    c, eta, z_norm, p_norm = p["c"], p["eta"], p["z_norm"], p["p_norm"]
+    disc = 1.0 - 4.0 * c * eta * z_norm**2
+    root = jnp.sqrt(jnp.where(disc >= 0, disc, jnp.nan))
+    out = {}
+    for name, u in (("minus", (1.0 - root) / (2.0 * c)), ("plus", (1.0 + root) / (2.0 * c))):
+        l_value = (p_norm * u / z_norm**2) ** 2
+        if name == "plus":
+            l_value = jnp.where(eta == 0, jnp.nan, l_value)
+        out[name] = (p_norm / z_norm * u, l_value)
+    return out
+
+
+def classify_eigen_fixed_point(
+    l_p: float, l: float, *, c: float = 1.0, eps: float = 0.0, eta: float = 0.0, z_norm: float = 1.0,
+    p_norm: float = 1.0, r1: float = 1.0, r2: float = 1.0, zero_tol: float | None = None,
+) -> FixedPointStability:
+    """Jacobian stability (``jax.jacfwd``) of a fixed point ``(l_p, l)`` of the diagonal flow.
+
+    >>> fp = fixed_points(c=1.0, eta=0.16)
+    >>> classify_eigen_fixed_point(*map(float, fp["plus"]), eta=0.16).label
+    'stable'
+    >>> classify_eigen_fixed_point(*map(float, fp["minus"]), eta=0.16).label
+    'saddle'
+    """
+    values = {"c": c, "eps": eps, "eta": eta, "z_norm": z_norm, "p_norm": p_norm, "r1": r1, "r2": r2}
+    scalars = {name: _params.check_scalar(name, value) for name, value in values.items()}
+    state = [_params.check_scalar("l_p", l_p), _params.check_scalar("l", l)]
+    dtype = jnp.result_type(float)
+    args = EigenParameters(**{name: jnp.asarray(value, dtype) for name, value in scalars.items()})
+    return classify_fixed_point(simsiam_eigen_vector_field, jnp.asarray(state, dtype), args, zero_tol=zero_tol)
