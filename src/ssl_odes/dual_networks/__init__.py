@@ -2,12 +2,19 @@
 
 * ``_ema`` -- EMA as a discrete linear system (Eqs 10-11, App. F.3): z-roots, the update
   matrix, the recurrence (:func:`simulate_ema_discrete`) and its exact closed form.
+* ``_connection`` -- ReLU MLPs, the connection ``K_l`` (Def 1), the dual-network gradient (Thm 1,
+  Eq 1) and InfoNCE's partials (Thm 2).
+* ``_covariance_operator`` -- generative models ``x(z0, z')``, the covariance operator (Thm 3,
+  Eq 3) and the BYOL update without predictor and EMA (Eq 4), exact or Monte Carlo.
 
 ``ssl_odes.ema`` is an alias of ``_ema``.
 """
 
-from . import _ema
+from . import _connection, _covariance_operator, _ema
+from ._connection import *  # noqa: F401,F403
+from ._covariance_operator import *  # noqa: F401,F403
 from ._ema import *  # noqa: F401,F403
 from ._ema import simulate_discrete as simulate_ema_discrete  # noqa: F401
 
-__all__ = sorted(set(_ema.__all__) | {"simulate_ema_discrete"})
+__all__ = sorted(set(_ema.__all__) | {"simulate_ema_discrete"} | set(_connection.__all__)
+                 | set(_covariance_operator.__all__))
