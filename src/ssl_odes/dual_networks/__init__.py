@@ -6,15 +6,18 @@
   Eq 1) and InfoNCE's partials (Thm 2).
 * ``_covariance_operator`` -- generative models ``x(z0, z')``, the covariance operator (Thm 3,
   Eq 3) and the BYOL update without predictor and EMA (Eq 4), exact or Monte Carlo.
+* ``_single_neuron`` -- App. A.1: objects "11"/"101" on a ring, receptive fields, ReLU
+  selectivity (Eqs 12-14), the semantic subspace.
 
 ``ssl_odes.ema`` is an alias of ``_ema``.
 """
 
-from . import _connection, _covariance_operator, _ema
+from . import _connection, _covariance_operator, _ema, _single_neuron
 from ._connection import *  # noqa: F401,F403
 from ._covariance_operator import *  # noqa: F401,F403
 from ._ema import *  # noqa: F401,F403
+from ._single_neuron import *  # noqa: F401,F403
 from ._ema import simulate_discrete as simulate_ema_discrete  # noqa: F401
 
 __all__ = sorted(set(_ema.__all__) | {"simulate_ema_discrete"} | set(_connection.__all__)
-                 | set(_covariance_operator.__all__))
+                 | set(_covariance_operator.__all__) | set(_single_neuron.__all__))
