@@ -97,8 +97,8 @@ def main(output: Path) -> Path:
     draw(axes[1], shown, THREE, [colour[r] for r in np.where(moved, np.argmax(d_shown @ hats.T, axis=1), -1)],
          f"ReLU units, background at 0 + two centres: w1_j -> a centre\n{shares} of {N_STARTS} starts; "
          f"max angle {err.max():.1e} deg")
-    fig.suptitle("000 Theorem 5 (Eq 16): w1_j trajectories over the data (Fig 3(b)); drawn: |w1(0)| = 0.8, w2(0) = 0.2;"
-                 f" shares and angles: {N_STARTS} starts with |w1(0)| = 0.01, w2(0) = 1",
+    fig.suptitle("000 Theorem 5 (Eq 16): w1_j trajectories over the data (Fig 3(b)); drawn: |w1(0)| = 0.8, w2(0) = 0.2;\n"
+                 f"shares and angles: {N_STARTS} starts with |w1(0)| = 0.01, w2(0) = 1",
                  fontsize=11)
     print(f"CPU time {time.process_time() - t0:.1f} s")
     output.parent.mkdir(parents=True, exist_ok=True)
