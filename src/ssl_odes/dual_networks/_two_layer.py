@@ -343,8 +343,9 @@ def final_directions(result: Trajectory) -> np.ndarray:
     meaningful limit.
 
     Example:
-        >>> res = simulate_two_layer([[0.3, 0.1]], [0.5], centres=[[1.0, 0.0], [-1.0, 0.0]], relu=False, t1=3.0)
-        >>> np.round(final_directions(res), 3).tolist()
+        >>> res = simulate_two_layer([[0.003, 0.001]], [1.0], centres=[[1.0, 0.0], [-1.0, 0.0]], relu=False,
+        ...                          t1=20.0, bound=1e4)
+        >>> np.round(final_directions(res), 3).tolist()    # +Delta / |Delta|
         [[1.0, 0.0]]
     """
     w1 = np.asarray(result.w1)
