@@ -106,13 +106,13 @@ def _samples(name: str, value: Any, n: int | None = None) -> Any:
     return arr
 
 
-def _probabilities(probs: Any, n: int) -> Any:
-    """Population weights of the ``n`` rows: non-negative, summing to 1 (within 1e-9), returned normalised."""
+def _probabilities(probs: Any, n: int, what: str = "sample (N={n})") -> Any:
+    """``n`` probabilities (one per ``what``): non-negative, summing to 1 (within 1e-9), returned normalised."""
     if is_traced(probs):
         return probs
     arr = validate("probs", probs, Array(ndim=1, doc="a 1-D array of probabilities (>= 0, summing to 1)"))
     if arr.shape[0] != n:
-        raise ValueError(f"probs must hold one probability per sample (N={n}); got shape {arr.shape}")
+        raise ValueError(f"probs must hold one probability per {what.format(n=n)}; got shape {arr.shape}")
     if np.any(arr < 0) or abs(arr.sum() - 1.0) > 1e-9:
         raise ValueError(f"probs must be >= 0 and sum to 1; got min {arr.min():.3g}, sum {arr.sum():.12g}")
     return arr / arr.sum()

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._core.params import UNIT_OPEN, Array, Integer, validate
+from ._covariance import _probabilities
 
 __all__ = [
     "LatentPopulation",
@@ -76,12 +77,7 @@ def _basis(U: Any, orthonormal: bool) -> np.ndarray:
 
 
 def _category_probs(probs: Any, M: int) -> np.ndarray:
-    p = validate("probs", probs, Array(ndim=1, doc="a 1-D array of probabilities P[y = m]"))
-    if p.shape[0] != M:
-        raise ValueError(f"probs must hold one probability per column of U (M={M}); got shape {p.shape}")
-    if np.any(p < 0) or abs(p.sum() - 1.0) > 1e-9:
-        raise ValueError(f"probs must be >= 0 and sum to 1; got min {p.min():.3g}, sum {p.sum():.12g}")
-    return p / p.sum()
+    return _probabilities(probs, M, "column of U (M={n})")
 
 
 def _q(q: Any, M: int) -> np.ndarray:
