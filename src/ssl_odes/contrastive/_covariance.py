@@ -60,7 +60,7 @@ from jaxtyping import Float
 from .._core.params import Array, Choice, Domain, Interval, is_traced, validate
 
 __all__ = ["ALPHA_KINDS", "AlphaDomain", "ContrastiveWeights", "contrastive_covariance", "contrastive_weights",
-           "pairwise_importance"]
+           "pairwise_importance", "population_alpha"]
 
 #: The named kinds of pairwise importance ``alpha``.
 ALPHA_KINDS = ("uniform", "gaussian", "infonce")
@@ -204,16 +204,35 @@ class ContrastiveWeights(eqx.Module):
         return out / (2.0 * n * n)
 
 
+def population_alpha(kind: Any, dist2: jax.Array, tau: Any, pi: jax.Array) -> jax.Array:
+    """The dense effective ``alpha`` of a population: atoms with probabilities ``pi`` ``[N]``.
+
+    Eq 3 for ``n -> infinity`` samples drawn from the atoms puts ``alpha(x_a, x_b)`` on the pair
+    ``(a, b)`` with weight ``pi_a pi_b``, i.e. ``alpha_eff = N^2 pi_a pi_b alpha_ab`` in Eq 3's
+    ``1/(2 N^2)`` normalisation. For InfoNCE the row sum ``sum_{j != i}`` over a sample of ``n``
+    tends to ``n sum_b pi_b K_ab``: ``alpha_eff = N^2 pi_a pi_b K_ab / sum_b' pi_b' K_ab'``. That is
+    ``n`` times the sample's InfoNCE ``C_alpha`` (which is ``O(1/n)``): a constant factor that
+    changes no eigenvector, fixed point or LME. ``kind`` is ``"gaussian"``, ``"infonce"`` or an
+    explicit ``[N, N]`` array; ``tau`` broadcasts over leading axes. No validation.
+    """
+    n = dist2.shape[-1]
+    weights = (n * n) * pi[..., :, None] * pi[..., None, :]
+    if not isinstance(kind, str):
+        return weights * kind
+    kernel = named_alpha("gaussian", dist2, tau)
+    if kind == "gaussian":
+        return weights * kernel
+    return weights * kernel / jnp.sum(pi[..., None, :] * kernel, axis=-1, keepdims=True)
+
+
 def contrastive_weights(
     z: Any, alpha: Any = "uniform", *, tau: Any = 1.0, probs: Any = None
 ) -> ContrastiveWeights:
     """The :class:`ContrastiveWeights` of ``alpha`` over samples ``z`` ``[N, d]`` (validated).
 
     ``probs`` (optional, ``[N]``, summing to 1): the rows are the atoms of a population with these
-    probabilities, i.e. ``alpha_ij -> N^2 probs_i probs_j alpha_ij`` (the ``N -> infinity`` limit of
-    Eq 3 for data drawn from that distribution). InfoNCE's row normalisation has no such weighted
-    form here, so ``probs`` with ``alpha="infonce"`` is an error. Uniform ``alpha`` gives the
-    ``O(N d)`` product form.
+    probabilities, and ``alpha`` becomes its large-sample limit (:func:`population_alpha`). Uniform
+    ``alpha`` gives the ``O(N d)`` product form.
 
     >>> import numpy as np
     >>> w = contrastive_weights(np.eye(3), "uniform")
@@ -229,15 +248,14 @@ def contrastive_weights(
             tau = validate("tau", tau, _TAU)
         if alpha == "uniform":
             return ContrastiveWeights(alpha=None, pi=jnp.full((n,), 1.0 / n) if pi is None else pi)
-        if alpha == "infonce" and pi is not None:
-            raise ValueError("probs (population weights) cannot be combined with alpha='infonce' (row-normalised); "
-                             "pass the InfoNCE alpha of a sample instead")
-        matrix = named_alpha(alpha, _squared_distances(_to_jnp(z)), tau)
     else:
-        matrix = _alpha_matrix(alpha, n)
+        alpha = _alpha_matrix(alpha, n)
     if pi is not None:
-        matrix = (n * n) * pi[:, None] * pi[None, :] * matrix
-    return ContrastiveWeights(alpha=matrix, pi=None)
+        dist2 = _squared_distances(_to_jnp(z)) if isinstance(alpha, str) else jnp.zeros((n, n))
+        return ContrastiveWeights(alpha=population_alpha(alpha, dist2, tau, pi), pi=None)
+    if isinstance(alpha, str):
+        alpha = named_alpha(alpha, _squared_distances(_to_jnp(z)), tau)
+    return ContrastiveWeights(alpha=alpha, pi=None)
 
 
 def contrastive_covariance(

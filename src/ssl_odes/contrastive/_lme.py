@@ -390,9 +390,8 @@ def find_lmes(
             flow_t1 = 200.0 / top
         flow_t1 = validate("flow_t1", flow_t1, _POSITIVE_SCALAR)
         flow_tol = validate("flow_tol", flow_tol, _POSITIVE_SCALAR)
-        res = simulate_one_layer(np.asarray(op.x), starts[:, None, :], x_aug=None if op.x_aug is None else np.asarray(op.x_aug),
-                                 alpha=_alpha_of(op), probs=_probs_of(op), activation=op.activation,
-                                 t1=flow_t1, num_points=2)
+        res = simulate_one_layer(np.asarray(op.x), starts[:, None, :], t1=flow_t1, num_points=2,
+                                 **_flow_arguments(op))
         final = np.asarray(res.final("w"))[:, 0, :]
         flow_owner = _assign(points_arr, final, np.asarray(res.status) == 0, flow_tol)
         basin_flow = np.array([np.mean(flow_owner == i) for i in range(len(points_arr))])
@@ -401,18 +400,17 @@ def find_lmes(
                      unassigned_pi=float(np.mean(owner < 0)), unassigned_flow=unassigned_flow, num_starts=n)
 
 
-def _alpha_of(op: ContrastiveOperator):
-    """The ``alpha`` argument of the flow that reproduces ``op.weights`` (the effective dense matrix)."""
-    return "uniform" if op.weights.pi is not None else np.asarray(op.weights.alpha)
-
-
-def _probs_of(op: ContrastiveOperator):
-    pi = op.weights.pi
+def _flow_arguments(op: ContrastiveOperator) -> dict[str, Any]:
+    """Keyword arguments of :func:`simulate_one_layer` that rebuild ``op`` (its effective alpha)."""
+    pi = None if op.weights.pi is None else np.asarray(op.weights.pi)
+    kwargs: dict[str, Any] = {"x_aug": None if op.x_aug is None else np.asarray(op.x_aug), "activation": op.activation}
+    if op.output_alpha is not None:
+        return {**kwargs, "alpha": op.output_alpha, "tau": float(op.tau), "alpha_source": "output",
+                "probs": pi if op.population else None}
     if pi is None:
-        return None
-    pi = np.asarray(pi)
-    n = pi.shape[0]
-    return None if np.allclose(pi, 1.0 / n, rtol=0, atol=1e-15) else pi
+        return {**kwargs, "alpha": np.asarray(op.weights.alpha)}  # dense: the effective alpha itself
+    uniform = np.allclose(pi, 1.0 / pi.shape[0], rtol=0, atol=1e-15)
+    return {**kwargs, "alpha": "uniform", "probs": None if uniform else pi}
 
 
 def irregularity(op: ContrastiveOperator, w: Any, *, L: float, kappa: float, eps: float = 1e-3) -> dict[str, float]:

@@ -49,9 +49,11 @@ from ._covariance import (
     _to_jnp,
     contrastive_weights,
     named_alpha,
+    population_alpha,
 )
 
 __all__ = [
+    "ALPHA_SOURCES",
     "CONTRASTIVE_ONE_LAYER",
     "ContrastiveOperator",
     "contrastive_operator",
@@ -64,6 +66,11 @@ __all__ = [
 #: Relative tolerance on ``||w|| = 1`` for filters given by the caller (then normalised exactly).
 UNIT_NORM_RTOL = 1e-6
 
+#: Where a named ``alpha`` is computed from: the raw samples (fixed) or the filter's output ``h(w^T x)``.
+ALPHA_SOURCES = ("data", "output")
+
+_TAU_SCALAR = Interval(0.0, math.inf, lower_closed=False, scalar=True)
+
 
 class ContrastiveOperator(eqx.Module):
     """``w -> A(w) = C_alpha[x~^w]`` (001 Lemma 3) for one dataset; call it on a unit vector ``w`` ``[d]``.
@@ -71,6 +78,12 @@ class ContrastiveOperator(eqx.Module):
     Build it with :func:`contrastive_operator` (validated). ``gate`` is the gated-input map
     ``(x, w, act) -> x~`` (default :func:`gated_input`; App. B.5's rotation-averaged gate is
     another). Leaves may carry leading batch axes when the operator is a flow's argument.
+
+    ``output_alpha`` (static; ``None``, ``"gaussian"`` or ``"infonce"``): recompute ``alpha`` at
+    every ``w`` from the filter's own output ``f = h(w^T x)`` (first views), with temperature
+    ``tau``, as Cor 2's 1-D Gaussian ``alpha_ij = exp(-|f_i - f_j|^2 / 2 tau)`` and InfoNCE do
+    (``alpha`` still stop-gradient: it enters ``A(w)``, never its derivative's chain). ``weights``
+    then only carries the population probabilities ``pi`` (``population`` True) or ``1/N``.
     """
 
     x: Float[JaxArray, "*batch N d"]
@@ -78,15 +91,29 @@ class ContrastiveOperator(eqx.Module):
     weights: ContrastiveWeights
     activation: Activation = eqx.field(static=True)
     gate: Callable = eqx.field(static=True, default=gated_input)
+    tau: Float[JaxArray, "*batch"] | None = None
+    output_alpha: str | None = eqx.field(static=True, default=None)
+    population: bool = eqx.field(static=True, default=False)
 
     @property
     def dim(self) -> int:
         return self.x.shape[-1]
 
+    def weights_at(self, w: Float[JaxArray, " d"]) -> ContrastiveWeights:
+        """The pairwise weights used at ``w`` (``weights`` unless ``alpha`` follows the output)."""
+        if self.output_alpha is None:
+            return self.weights
+        f = self.activation.h(self.x @ w)
+        dist2 = (f[:, None] - f[None, :]) ** 2
+        alpha = jax.lax.stop_gradient(
+            population_alpha(self.output_alpha, dist2, self.tau, self.weights.pi) if self.population
+            else named_alpha(self.output_alpha, dist2, self.tau))
+        return ContrastiveWeights(alpha=alpha, pi=None)
+
     def __call__(self, w: Float[JaxArray, " d"]) -> Float[JaxArray, "d d"]:
         xt = self.gate(self.x, w, self.activation)
         delta = None if self.x_aug is None else xt - self.gate(self.x_aug, w, self.activation)
-        A = self.weights.covariance(xt, delta, xt, delta)
+        A = self.weights_at(w).covariance(xt, delta, xt, delta)
         return 0.5 * (A + A.T)  # C_alpha[a, a] is symmetric for any alpha; remove round-off
 
     def energy(self, w: Float[JaxArray, " d"]) -> Float[JaxArray, ""]:
@@ -113,6 +140,7 @@ def contrastive_operator(
     probs: Any = None,
     activation: Any = "relu",
     gate: Callable | None = None,
+    alpha_source: str = "data",
 ) -> ContrastiveOperator:
     """The operator ``w -> A(w) = C_alpha[x~^w]`` of 001 Lemma 3 for data ``x`` ``[N, d]`` (validated).
 
@@ -127,6 +155,9 @@ def contrastive_operator(
         activation: an :class:`Activation` or one of ``"linear"``, ``"relu"``, ``"leaky_relu"``,
             ``"monomial"``.
         gate: the gated-input map ``(x, w, act) -> x~`` (default ``x h'(w^T x)``).
+        alpha_source: ``"data"`` (default: a named ``alpha`` from the distances of the raw
+            samples ``x``, fixed) or ``"output"`` (recomputed at every ``w`` from the filter's
+            output ``h(w^T x)``, as in Cor 2 and InfoNCE; ``alpha`` "gaussian" or "infonce").
 
     >>> import numpy as np
     >>> op = contrastive_operator(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), activation="relu")
@@ -139,9 +170,23 @@ def contrastive_operator(
         if x_aug.shape != x.shape:
             raise ValueError(f"x_aug must have the shape of x {x.shape}; got {x_aug.shape}")
     act = _activation(activation)
-    weights = contrastive_weights(x, alpha, tau=tau, probs=probs)
+    source = validate("alpha_source", alpha_source, Choice(ALPHA_SOURCES))
+    output_alpha = _output_alpha(alpha, source)
+    weights = contrastive_weights(x, "uniform" if output_alpha else alpha, tau=tau, probs=probs)
     return ContrastiveOperator(x=_to_jnp(x), x_aug=None if x_aug is None else _to_jnp(x_aug), weights=weights,
-                               activation=act, gate=gated_input if gate is None else gate)
+                               activation=act, gate=gated_input if gate is None else gate,
+                               tau=_to_jnp(validate("tau", tau, _TAU_SCALAR)) if output_alpha else None,
+                               output_alpha=output_alpha, population=probs is not None)
+
+
+def _output_alpha(alpha: Any, source: str) -> str | None:
+    """The kind of ``alpha`` recomputed from the output, or None (``alpha`` fixed from the data)."""
+    if source == "data" or (isinstance(alpha, str) and alpha == "uniform"):
+        return None
+    if not isinstance(alpha, str):
+        raise ValueError("alpha_source='output' recomputes a named alpha ('gaussian' or 'infonce') from h(w^T x); "
+                         "got an explicit alpha array")
+    return alpha
 
 
 def _projected(op: ContrastiveOperator, w: jax.Array) -> jax.Array:
@@ -200,10 +245,9 @@ def _check(v: Values):
     if v.settings["probs"] is not None:
         _probabilities(v.settings["probs"], n)
     alpha = v.settings["alpha"]
+    _output_alpha(alpha, v.settings["alpha_source"])
     if not isinstance(alpha, str) and alpha.shape != (n, n):
         raise ValueError(f"alpha must be an [N, N] array with N={n} (the number of samples); got shape {alpha.shape}")
-    if alpha == "infonce" and v.settings["probs"] is not None:
-        raise ValueError("probs (population weights) cannot be combined with alpha='infonce' (row-normalised)")
     starts = w0.shape[:-2]
     if v.given.get("tau") is None:
         return {"tau": np.ones(starts)}
@@ -225,18 +269,27 @@ def _args(v: Values) -> ContrastiveOperator:
     alpha, probs = s["alpha"], s["probs"]
     pi = None if probs is None else _probabilities(probs, n)
     batch = tuple(v.batch_shape)
+    output_alpha = _output_alpha(alpha, s["alpha_source"])
+    if output_alpha is not None:
+        tau = v["tau"] if is_traced(v["tau"]) else jnp.asarray(v["tau"])
+        weights = ContrastiveWeights(alpha=None, pi=v.batch(np.full(n, 1.0 / n) if pi is None else pi))
+        x_aug = s["x_aug"]
+        return ContrastiveOperator(x=v.batch(x), x_aug=None if x_aug is None else v.batch(x_aug), weights=weights,
+                                   activation=_settings_activation(s), tau=tau, output_alpha=output_alpha,
+                                   population=pi is not None)
     if isinstance(alpha, str) and alpha == "uniform":
         weights = ContrastiveWeights(alpha=None, pi=v.batch(np.full(n, 1.0 / n) if pi is None else pi))
     else:
-        if isinstance(alpha, str):
-            dist2 = _squared_distances(jnp.asarray(x))
-            tau = v["tau"]
-            matrix = named_alpha(alpha, dist2, tau if is_traced(tau) else jnp.asarray(tau))
-        else:
-            matrix = jnp.broadcast_to(jnp.asarray(alpha), batch + (n, n))
+        tau = v["tau"] if is_traced(v["tau"]) else jnp.asarray(v["tau"])
+        kind = alpha if isinstance(alpha, str) else jnp.asarray(alpha)
+        dist2 = _squared_distances(jnp.asarray(x)) if isinstance(alpha, str) else None
         if pi is not None:
-            matrix = (n * n) * jnp.asarray(pi)[:, None] * jnp.asarray(pi)[None, :] * matrix
-        weights = ContrastiveWeights(alpha=matrix, pi=None)
+            matrix = population_alpha(kind, jnp.zeros((n, n)) if dist2 is None else dist2, tau, jnp.asarray(pi))
+        elif dist2 is not None:
+            matrix = named_alpha(alpha, dist2, tau)
+        else:
+            matrix = kind
+        weights = ContrastiveWeights(alpha=jnp.broadcast_to(matrix, batch + (n, n)), pi=None)
     x_aug = s["x_aug"]
     return ContrastiveOperator(x=v.batch(x), x_aug=None if x_aug is None else v.batch(x_aug), weights=weights,
                                activation=_settings_activation(s))
@@ -284,6 +337,8 @@ CONTRASTIVE_ONE_LAYER = register(System(
                   "temperature of the Gaussian / InfoNCE alpha (batched; unused by other alphas)"),
         Parameter("probs", Array(ndim=1, doc="a 1-D array of probabilities (>= 0, summing to 1)"), None,
                   "population weights of the rows of x (None: an empirical sample)"),
+        Parameter("alpha_source", Choice(ALPHA_SOURCES), "data",
+                  "named alpha from the raw samples (fixed) or from the filter's output h(w^T x) (Cor 2, InfoNCE)"),
         Parameter("activation", Choice(ACTIVATIONS), "relu", "homogeneous activation h (Assumption 1)"),
         Parameter("slope", Interval(0.0, 1.0, lower_closed=False, upper_closed=False, scalar=True), DEFAULT_LEAKY_SLOPE,
                   "LeakyReLU's negative slope (used by activation='leaky_relu')"),
@@ -312,6 +367,7 @@ def simulate_one_layer(
     tau: Any = None,
     probs: Any = None,
     activation: Any = "relu",
+    alpha_source: str = "data",
     **run: Any,
 ):
     r"""Integrate 001 Eq 7, ``dw_k/dt = (I - w_k w_k^T) A(w_k) w_k``, for a batch of initialisations.
@@ -331,6 +387,9 @@ def simulate_one_layer(
         tau: temperature(s) ``> 0`` of a named ``alpha``; an array broadcasts with ``w0``'s batch
             axes (a sweep over temperatures). Default 1.
         probs: population weights ``[N]`` of the rows of ``x``.
+        alpha_source: ``"data"`` (named ``alpha`` fixed from the raw ``x``) or ``"output"``
+            (recomputed from each filter's output ``h(w_k^T x)`` along the flow: Eq 2 with
+            ``sg(alpha(theta_t))``, as in Cor 2 / InfoNCE).
         activation: an :class:`Activation` or a name (``"relu"``, ``"linear"``, ``"leaky_relu"``,
             ``"monomial"``).
         **run: ``t1`` (default 20), ``num_points`` (201), ``ts``, ``dtype``, ``rtol``, ``atol``,
@@ -355,7 +414,7 @@ def simulate_one_layer(
         tau = validate("tau", tau, CONTRASTIVE_ONE_LAYER.parameter("tau").domain)
         tau = np.broadcast_to(tau, np.broadcast_shapes(np.shape(tau), w0.shape[:-2]))
     return simulate(CONTRASTIVE_ONE_LAYER, x=x, w0=w0, x_aug=x_aug, alpha=alpha, tau=tau, probs=probs,
-                    activation=act.name, slope=act.slope if act.name == "leaky_relu" else DEFAULT_LEAKY_SLOPE,
+                    alpha_source=alpha_source, activation=act.name, slope=act.slope if act.name == "leaky_relu" else DEFAULT_LEAKY_SLOPE,
                     q=act.q, **run)
 
 
