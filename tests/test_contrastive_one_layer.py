@@ -126,3 +126,19 @@ def test_bad_inputs_raise_naming_the_argument():
         simulate_one_layer(x, [[[1.0, 0.0]]], activation="tanh", t1=1.0, num_points=2)
     with pytest.raises(ValueError, match="probs"):
         contrastive_operator(x, probs=[0.5, 0.5])
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "infonce"])
+def test_alpha_from_the_output_is_recomputed_at_each_w(kind):
+    """alpha_source='output' (Cor 2's 1-D Gaussian, InfoNCE): A(w) = C_alpha(w)[x~^w] with
+    alpha(w) = pairwise importance of the outputs h(w^T x), as computed by pairwise_importance."""
+    from ssl_odes.contrastive import contrastive_covariance
+
+    rng = np.random.default_rng(5)
+    x, x_aug = rng.normal(size=(10, 3)), rng.normal(size=(10, 3))
+    op = contrastive_operator(x, x_aug, alpha=kind, tau=0.4, alpha_source="output")
+    relu = Activation("relu")
+    for w in random_unit_vectors(3, 3, seed=6):
+        alpha = np.asarray(pairwise_importance(np.asarray(relu.h(x @ w))[:, None], kind, tau=0.4))
+        expected = contrastive_covariance(gated_input(x, w, relu), gated_input(x_aug, w, relu), alpha=alpha)
+        np.testing.assert_allclose(np.asarray(op(w)), np.asarray(expected), rtol=1e-12, atol=1e-15)

@@ -327,8 +327,21 @@ def contrastive_covariance(
             b_aug = _samples("b_aug", b_aug, n)
             if b_aug.shape[1] != b.shape[1]:
                 raise ValueError(f"b_aug must have the shape of b {tuple(b.shape)}; got {tuple(b_aug.shape)}")
-    weights = contrastive_weights(a if z is None else _samples("z", z, n), alpha, tau=tau, probs=probs)
-    aj, bj = _to_jnp(a), _to_jnp(b)
-    delta_a = None if a_aug is None else aj - _to_jnp(a_aug)
-    delta_b = None if b_aug is None else bj - _to_jnp(b_aug)
-    return weights.covariance(aj, delta_a, bj, delta_b)
+    z = a if z is None else _samples("z", z, n)
+    alpha = AlphaDomain().check("alpha", alpha)
+    if isinstance(alpha, str):
+        tau = validate("tau", tau, _TAU)
+    else:
+        alpha = _alpha_matrix(alpha, n)
+    probs = None if probs is None else _probabilities(probs, n)
+    as_jnp = lambda v: None if v is None else _to_jnp(v)  # noqa: E731
+    return _eq3(alpha, _to_jnp(a), as_jnp(a_aug), _to_jnp(b), as_jnp(b_aug), _to_jnp(z), tau, as_jnp(probs))
+
+
+@eqx.filter_jit
+def _eq3(alpha, a, a_aug, b, b_aug, z, tau, probs):
+    """Eq 3, compiled once per kind and shape (XLA fuses the kernel into its consumers)."""
+    weights = contrastive_weights(z, alpha, tau=tau, probs=probs)
+    delta_a = None if a_aug is None else a - a_aug
+    delta_b = None if b_aug is None else b - b_aug
+    return weights.covariance(a, delta_a, b, delta_b)
