@@ -4,7 +4,7 @@ One dataset: the latent summation model x = U y (001 Sec 3.1) with d = M = 5, U 
 basis and q = (0.1, 0.25, 0.35, 0.42, 0.5), as its exact population (2^5 atoms), ReLU, no augmentation.
 With uniform alpha u_1, u_2, u_3 are LMEs (q_m < (3 - sqrt 5)/2) and u_4, u_5 are not (Eq 9).
 
-Five pairwise importances, each from 256 uniform random starts, run by power iteration (Eq PI) and
+Five pairwise importances, each from 128 uniform random starts, run by power iteration (Eq PI) and
 by the flow (Eq 7, t1 = 200 / lambda_1): uniform; Gaussian alpha from the raw data (Lemma 1, fixed);
 Cor 2's 1-D Gaussian alpha recomputed from the filter's output h(w^T x) (alpha_source="output",
 stop-gradient, as in Eq 2); InfoNCE from the output; Gaussian from the output at a lower temperature.
@@ -48,7 +48,7 @@ def label(point, U):
     return f"{'+' if overlap[m] > 0 else '-'}u{m + 1}" if abs(overlap[m]) > 0.99 else "mixed"
 
 
-def main(output: Path, num_starts: int = 256) -> Path:
+def main(output: Path, num_starts: int = 128) -> Path:
     U = np.linalg.qr(np.random.default_rng(0).normal(size=(5, 5)))[0]
     pop = latent_summation_population(U, Q)
     fig, axes = plt.subplots(1, 2, figsize=(15, 5.5), sharey=True, constrained_layout=True)

@@ -336,6 +336,7 @@ def find_lmes(
     flow: bool = False,
     flow_t1: float | None = None,
     flow_tol: float = 1e-3,
+    flow_max_steps: int = 4096,
     starts: Any = None,
 ) -> LMESearch:
     """Fixed points of Eq PI from random starts, deduplicated, with Def 3 / Thm 1 reports and basin shares.
@@ -349,7 +350,8 @@ def find_lmes(
         dedup_tol: limits closer than this are one point (``w`` and ``-w`` never merge).
         flow: also integrate Eq 7 (:func:`simulate_one_layer`) from the same starts to ``flow_t1``
             (default ``200 / max lambda_1`` over the points found) and assign each final state to
-            the nearest PI point within ``flow_tol``.
+            the nearest PI point within ``flow_tol``. ``flow_max_steps`` caps the solver's steps per
+            start: a ReLU flow that reaches a kink chatters there and would burn any budget.
         starts: explicit unit starts ``[B, d]``.
 
     Returns:
@@ -391,6 +393,7 @@ def find_lmes(
         flow_t1 = validate("flow_t1", flow_t1, _POSITIVE_SCALAR)
         flow_tol = validate("flow_tol", flow_tol, _POSITIVE_SCALAR)
         res = simulate_one_layer(np.asarray(op.x), starts[:, None, :], t1=flow_t1, num_points=2,
+                                 max_steps=validate("flow_max_steps", flow_max_steps, Integer(1)),
                                  **_flow_arguments(op))
         final = np.asarray(res.final("w"))[:, 0, :]
         flow_owner = _assign(points_arr, final, np.asarray(res.status) == 0, flow_tol)

@@ -318,7 +318,7 @@ def _extra(v: Values):
 
 
 _EXAMPLE_X = np.array([[1.0, 0.2], [-0.5, 1.0], [0.3, -1.0], [-1.0, -0.4], [0.8, 0.9]])
-_EXAMPLE_W0 = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[-0.6, 0.8]]])
+_EXAMPLE_W0 = np.array([[0.6, 0.8]])  # one start of K = 1 filter; the batch is the three temperatures
 
 CONTRASTIVE_ONE_LAYER = register(System(
     name="contrastive_one_layer",
