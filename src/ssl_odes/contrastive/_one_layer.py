@@ -234,6 +234,12 @@ def _settings_activation(settings) -> Activation:
 
 
 def _check(v: Values):
+    for name, what in (("x", "an [N, d] data matrix"), ("w0", "a [*batch, K, d] array of unit filters")):
+        if v.settings[name] is None:
+            raise TypeError(f"{name} is required: {what}; got {name}=None")
+    for name in ("activation", "alpha", "alpha_source", "slope", "q"):
+        if v.settings[name] is None:
+            raise TypeError(f"{name} must be given (None is not a value here); got {name}=None")
     x, w0 = v.settings["x"], v.settings["w0"]
     n, d = x.shape
     if n < 2:
