@@ -143,7 +143,11 @@ def _sym(A):
 
 
 def _fro(A):
-    return jnp.sqrt(jnp.sum(A * A, axis=(-2, -1)))
+    """``||A||_F``, with gradient 0 (not NaN) at ``A = 0``: the invariant residual is exactly 0 at
+    ``t = 0`` and a symmetric predictor's asymmetry is 0 throughout, and ``jax.grad`` goes through both."""
+    squared = jnp.sum(A * A, axis=(-2, -1))
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
 
 
 def _safe_divide(num, den):
@@ -483,7 +487,9 @@ BYOL_LINEAR = register(System(
     flow_name=lambda v: "byol_linear",
     t1=DEFAULT_T1,
     num_points=DEFAULT_NUM_POINTS,
-    example={"W0": 0.5 * np.eye(3, 2) + 0.1, "Wp0": 0.3 * np.eye(3), "sigma2": [0.0, 0.1], "eta": 0.01},
+    # distinct eigenvalues of F and sym(W_p): eigh (in the diagnostics) is differentiable there
+    example={"W0": [[0.6, 0.1], [0.2, 0.5], [0.1, -0.3]], "Wp0": [[0.4, 0.05, 0.0], [0.02, 0.25, 0.01], [0.0, 0.03, 0.1]],
+             "sigma2": [0.0, 0.1], "eta": 0.01},
 ))
 
 
