@@ -30,3 +30,8 @@ def logged_simulate_byol_modes(**kwargs):
             handle.write(f"{os.getpid()} {' '.join(repr(float(v)) for v in p0)}\n")
     time.sleep(0.05)  # long enough for two processes to overlap
     return simulate_byol_modes(**kwargs)
+
+
+# sweep() reads the declaration a simulate_* function carries
+slow_simulate_byol_modes.system = simulate_byol_modes.system
+logged_simulate_byol_modes.system = simulate_byol_modes.system
