@@ -383,7 +383,7 @@ def tau_closed_form(t: Any, p: Any, beta: Any, tau0: Any = 0.0) -> jax.Array:
     a = arguments(t=(t, TIME_GRID), p=(p, POSITIVE), beta=(beta, NONNEGATIVE), tau0=(tau0, REAL))
     t, p, beta = a["t"], a["p"], a["beta"]
     if p.ndim < 1 or p.shape[-1] != t.shape[0]:
-        raise ValueError(f"p must have time on its last axis, matching t; got t{tuple(t.shape)} and p{tuple(p.shape)}")
+        raise ValueError(f"t must be 1-D and match the last axis of p; got t{tuple(t.shape)} and p{tuple(p.shape)}")
     # beta and tau0 broadcast against p like every companion (e.g. beta[:, None]); constant in time.
     try:
         beta_batch = jnp.broadcast_to(beta, p.shape)[..., 0]

@@ -293,8 +293,9 @@ def barlow_twins_lower_bound(l_cor: Any, eps: Any, d: Any = None, *, scaled: boo
 
 def _labels(labels: Any, n: int, K: int | None) -> tuple[np.ndarray, int]:
     arr = validate("labels", labels, Array(ndim=1, doc="integer class labels [n], one per feature row"))
-    if arr.shape != (n,) or np.any(arr != np.round(arr)):
-        raise ValueError(f"labels must be {n} integers (one per feature row); got {labels!r}")
+    if arr.shape != (n,) or np.asarray(labels).dtype.kind not in "iu":
+        raise ValueError(f"labels must be {n} integers (one per feature row); got shape {arr.shape}, "
+                         f"dtype {np.asarray(labels).dtype}")
     arr = arr.astype(np.int64)
     if arr.min() < 0:
         raise ValueError(f"labels must be >= 0; got a label {int(arr.min())}")

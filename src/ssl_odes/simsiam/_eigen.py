@@ -59,7 +59,7 @@ import numpy as np
 
 from .._core import (NONNEGATIVE, POSITIVE, REAL, REQUIRED, Interval, Matrix, Parameter, System, Values, register, simulate,
                      validate)
-from .._core.arguments import EIGENVALUE, arguments
+from .._core.arguments import arguments
 from .._core.stability import FixedPointStability, classify_fixed_point
 from .._core.trajectory import Trajectory
 
@@ -147,9 +147,10 @@ def simsiam_eigen_matrix_vector_field(t, y, args: EigenParameters):
 
 
 #: Domains of the companions' arguments: those of the declared parameters of 003 Eqs 54-55, and
-#: ``l`` an eigenvalue of the correlation (``>= 0`` up to a run's rounding).
+#: ``l`` an eigenvalue of the correlation, ``>= 0`` (:func:`invariant`, an identity of the flow
+#: read off saved runs, takes any real ``l``: with ``eps < 0`` the flow itself crosses ``l = 0``).
 _COMPANION_DOMAINS = {
-    "l_p": REAL, "l": EIGENVALUE, "c": Interval(0.0, 1.0, lower_closed=False), "eps": REAL, "eta": NONNEGATIVE,
+    "l_p": REAL, "l": NONNEGATIVE, "c": Interval(0.0, 1.0, lower_closed=False), "eps": REAL, "eta": NONNEGATIVE,
     "z_norm": POSITIVE, "p_norm": POSITIVE, "r1": POSITIVE, "r2": POSITIVE,
 }
 
@@ -414,7 +415,8 @@ def invariant(l_p: Any, l: Any, *, r1: Any = 1.0, r2: Any = 1.0, z_norm: Any = 1
     >>> float(invariant(l_p=1.0, l=0.5, r1=1.0, r2=1.0, z_norm=2.0))
     0.25
     """
-    a = _companion(l_p=l_p, l=l, r1=r1, r2=r2, z_norm=z_norm)
+    # l is any real here: with eps < 0 the diagonal flow can drive l below zero (then on to a blow-up)
+    a = arguments(l_p=(l_p, REAL), l=(l, REAL), r1=(r1, POSITIVE), r2=(r2, POSITIVE), z_norm=(z_norm, POSITIVE))
     return a["l"] - a["r2"] / (a["r1"] * a["z_norm"] ** 2) * a["l_p"] ** 2
 
 
