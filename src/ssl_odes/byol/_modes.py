@@ -464,7 +464,7 @@ def alignment_condition(
     Since ``k_j = alpha_p (1 + sigma2) s / 2 - Delta_j + eta / 2``, this is exactly positivity of
     the mode's eigenvalue of ``K``: eigenspace alignment stays stable (Theorem 3).
 
-    >>> bool(alignment_condition(p=0.5, s=0.25))
+    >>> bool(alignment_condition(p=0.5, s=1.0))   # Delta = 0.25 < (1 * 1.0 + 0) / 2
     True
     """
     a = arguments(p=(p, REAL), s=(s, EIGENVALUE), tau=(tau, REAL), alpha_p=(alpha_p, POSITIVE),
