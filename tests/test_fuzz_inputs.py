@@ -187,7 +187,8 @@ REGISTRY: list[Case] = [
     Case("dual_networks", _ema.closed_form, dict(t=np.arange(2), w0=1.0, lr=0.5, gamma_ema=0.75, lam=TWO, w_ema0=0.1),
          dict(t=Arg("real", (-1.0, 0.5)), w0=R, lr=POS, gamma_ema=Arg("real", (1.0, -0.1)), lam=R, w_ema0=R),
          variants=(dict(t=np.array([2**33]), w0=1.0, lr=0.1, gamma_ema=0.9, lam=0.0),
-                   dict(t=np.arange(50), w0=1.0, lr=0.5, gamma_ema=0.5, lam=1.0)),
+                   dict(t=np.arange(50), w0=1.0, lr=0.5, gamma_ema=0.5, lam=1.0),
+                   dict(t=np.arange(5), w0=1.0, lr=0.5, gamma_ema=0.0, lam=1.0)),  # z_min = 0 (was NaN)
          extra_bad=(("w0", THREE),)),
 ]
 

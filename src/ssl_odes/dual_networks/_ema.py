@@ -260,12 +260,16 @@ def _divided_power(t, z_big, q, zero_big):
     repeated root) gives the limit ``t z_big^(t-1)``.
     """
     tc = t.astype(q.dtype)
-    q_safe = jnp.where(q == 0, 1.0, q)
-    ratio = jnp.where(q == 0, tc, jnp.expm1(tc * jnp.log1p(q_safe)) / q_safe)
+    # q = 0: a repeated root, ratio -> t. q = -1: the other root is 0, so (1 + q)^t = 0 and ratio = 1
+    # (log1p(-1) = -inf would give t * (-inf + 0j) = -inf + NaN j in complex arithmetic).
+    special = (q == 0) | (q == -1)
+    q_safe = jnp.where(special, 0.5, q)
+    ratio = jnp.where(q == 0, tc, jnp.where(q == -1, 1.0, jnp.expm1(tc * jnp.log1p(q_safe)) / q_safe))
     z_safe = jnp.where(zero_big, 1.0, z_big)
     h = jnp.where(t >= 1, z_safe ** (tc - 1.0), 0.0) * jnp.where(t >= 1, ratio, 0.0)
-    # Both roots zero (M nilpotent): h_1 = 1, h_t = 0 otherwise.
-    return jnp.where(zero_big, jnp.where(t == 1, 1.0, 0.0), h)
+    # h_1 = 1 exactly (so w(0) = w0 and w_ema(0) = w_ema0 to the last bit); both roots zero (M
+    # nilpotent): h_t = 0 for t != 1.
+    return jnp.where(t == 1, 1.0, jnp.where(zero_big, 0.0, h))
 
 
 def closed_form(t: Any, w0: Any, lr: Any, gamma_ema: Any, lam: Any, w_ema0: Any = 0.0) -> tuple[jax.Array, jax.Array]:
