@@ -33,7 +33,7 @@ import numpy as np
 
 from .._core.params import NONNEGATIVE, POSITIVE, Integer, validate
 
-__all__ = ["Samples", "sample", "positive_pair", "features", "check_data_parameters", "NOISE_STD_PER_SIGMA"]
+__all__ = ["Samples", "Latent", "sample", "draw", "draw_latent", "view_mask", "positive_pair", "features", "check_data_parameters", "NOISE_STD_PER_SIGMA"]
 
 #: Per-coordinate Gaussian standard deviation of the noise per unit ``sigma``: ``15^{-1/6}``
 #: (``E g^6 = 15`` for a standard normal ``g``), so that ``E <xi, u>^6 = sigma^6`` (Assumption 3.2a).
@@ -88,26 +88,52 @@ def features(d: int, dtype: Any = jnp.float32) -> jax.Array:
 
 
 def _random_subset(key: jax.Array, shape: tuple[int, ...], P: int, size: int) -> jax.Array:
-    """A boolean mask ``[*shape, P]`` with a uniformly random set of ``size`` patches per row."""
+    """A boolean mask ``[*shape, P]`` with a uniformly random set of ``size`` patches per row.
+
+    The ``size`` smallest of ``P`` i.i.d. uniform scores (ties broken by index, so exactly ``size``),
+    ranked by pairwise comparison (``P^2`` compares, faster than two argsorts for small ``P``).
+    """
     scores = jax.random.uniform(key, shape + (P,))
-    rank = jnp.argsort(jnp.argsort(scores, axis=-1), axis=-1)
-    return rank < size
+    index = jnp.arange(P)
+    before = (scores[..., None, :] < scores[..., :, None]) | (
+        (scores[..., None, :] == scores[..., :, None]) & (index[None, :] < index[:, None]))
+    return jnp.sum(before, axis=-1) < size
+
+
+class Latent(NamedTuple):
+    """The latent part of a batch: ``strong`` (``l = 1``) ``[n]``, the shared ``z`` ``[n]``, ``S(X)`` ``[n, P]``."""
+
+    strong: jax.Array
+    z: jax.Array
+    feature_patch: jax.Array
+
+
+def draw_latent(key: jax.Array, n: int, P: int, P0: int, alpha_1: Any, alpha_2: Any, dtype: Any = jnp.float32
+                ) -> Latent:
+    """``l`` uniform on {1, 2}, ``z = +-alpha_l`` (fair sign) and a uniform ``P0``-subset ``S(X)`` per sample."""
+    k_feature, k_sign, k_subset = jax.random.split(key, 3)
+    strong = jax.random.bernoulli(k_feature, 0.5, (n,))
+    alpha = jnp.where(strong, jnp.asarray(alpha_1, dtype), jnp.asarray(alpha_2, dtype))
+    z = alpha * jnp.where(jax.random.bernoulli(k_sign, 0.5, (n,)), 1.0, -1.0).astype(dtype)
+    return Latent(strong, z, _random_subset(k_subset, (n,), P, P0))
 
 
 def draw(key: jax.Array, n: int, d: int, P: int, P0: int, alpha_1: Any, alpha_2: Any, sigma: Any,
          dtype: Any = jnp.float32) -> Samples:
     """The sampler without validation (pure, jit-friendly; ``alpha_*`` and ``sigma`` may be traced)."""
-    k_feature, k_sign, k_subset, k_noise = jax.random.split(key, 4)
-    strong = jax.random.bernoulli(k_feature, 0.5, (n,))
-    alpha = jnp.where(strong, jnp.asarray(alpha_1, dtype), jnp.asarray(alpha_2, dtype))
-    z = alpha * jnp.where(jax.random.bernoulli(k_sign, 0.5, (n,)), 1.0, -1.0).astype(dtype)
-    feature_patch = _random_subset(k_subset, (n,), P, P0)
+    k_latent, k_noise = jax.random.split(key)
+    strong, z, feature_patch = draw_latent(k_latent, n, P, P0, alpha_1, alpha_2, dtype)
     v = jnp.where(strong[:, None], features(d, dtype)[0], features(d, dtype)[1])  # [n, d]
     noise = jax.random.normal(k_noise, (n, P, d - 2), dtype) * (jnp.asarray(sigma, dtype) * NOISE_STD_PER_SIGMA)
     noise = jnp.concatenate([jnp.zeros((n, P, 2), dtype), noise], axis=-1)
     signal = z[:, None, None] * v[:, None, :]
     X = jnp.where(feature_patch[..., None], signal, noise)
     return Samples(X, jnp.where(strong, 1, 2).astype(jnp.int32))
+
+
+def view_mask(key: jax.Array, shape: tuple[int, ...], P: int) -> jax.Array:
+    """Eq 3.2's ``1[p in calP]`` ``[*shape, P]``: ``floor(P / 2)`` uniformly random patches of each sample."""
+    return _random_subset(key, shape, P, P // 2)
 
 
 def positive_pair(key: jax.Array, X: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -122,8 +148,7 @@ def positive_pair(key: jax.Array, X: jax.Array) -> tuple[jax.Array, jax.Array]:
     >>> (X1[..., 0].sum(-1).tolist(), X2[..., 0].sum(-1).tolist())
     ([2.0, 2.0, 2.0], [3.0, 3.0, 3.0])
     """
-    P = X.shape[-2]
-    in_view_1 = _random_subset(key, X.shape[:-2], P, P // 2)[..., None]
+    in_view_1 = view_mask(key, X.shape[:-2], X.shape[-2])[..., None]
     zero = jnp.zeros((), X.dtype)
     return jnp.where(in_view_1, X, zero), jnp.where(in_view_1, zero, X)
 

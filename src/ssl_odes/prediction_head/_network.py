@@ -25,7 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["encoder", "batch_norm", "loss_terms", "loss", "offdiagonal_mask", "head_gradient", "init_weights",
+__all__ = ["encoder", "cubic_sum", "batch_norm", "loss_terms", "loss_terms_from_outputs", "loss", "offdiagonal_mask", "head_gradient", "init_weights",
            "DEFAULT_BN_EPS"]
 
 #: Default ``epsilon`` added to the batch variance in BN (Eq 3.1 has none; see the module docstring).
@@ -39,7 +39,12 @@ def encoder(W: jax.Array, X: jax.Array) -> jax.Array:
     >>> encoder(jnp.array([[1.0], [2.0]]), jnp.array([[1.0, 0.0], [1.0, 1.0]])).tolist()  # 1^3 + 3^3
     [28.0]
     """
-    return jnp.sum((X @ W) ** 3, axis=-2)
+    return cubic_sum(X @ W)
+
+
+def cubic_sum(u: jax.Array) -> jax.Array:
+    """``sum_p u_p^3`` over the patch axis ``-2`` of projections ``u_pj = <w_j, X_p>`` ``[..., P, m]``."""
+    return jnp.sum(u**3, axis=-2)
 
 
 def batch_norm(z: jax.Array, eps: Any = DEFAULT_BN_EPS) -> jax.Array:
@@ -65,8 +70,13 @@ def loss_terms(W: jax.Array, E: jax.Array, X1: jax.Array, X2: jax.Array, eps: An
     >>> loss_terms(W, E, X1, X2).tolist()  # neuron 1: views agree; neuron 2 constant, BN -> 0 (eps > 0)
     [0.0, 0.0]
     """
-    online = batch_norm(encoder(W, X1) @ E.T, eps)
-    target = jax.lax.stop_gradient(batch_norm(encoder(W, X2), eps))
+    return loss_terms_from_outputs(encoder(W, X1), encoder(W, X2), E, eps)
+
+
+def loss_terms_from_outputs(f1: jax.Array, f2: jax.Array, E: jax.Array, eps: Any = DEFAULT_BN_EPS) -> jax.Array:
+    """Eq 3.3 per neuron from the encoder outputs ``f1 = f(X^(1))``, ``f2 = f(X^(2))`` ``[N, m]`` (stop-gradient on ``f2``)."""
+    online = batch_norm(f1 @ E.T, eps)
+    target = jax.lax.stop_gradient(batch_norm(f2, eps))
     return jnp.mean((online - target) ** 2, axis=0)
 
 
