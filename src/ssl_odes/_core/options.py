@@ -81,7 +81,7 @@ class SolveOptions(eqx.Module):
     >>> SolveOptions(max_steps=0)
     Traceback (most recent call last):
     ...
-    ValueError: max_steps must be an integer max_steps >= 1; got max_steps=0
+    ValueError: max_steps must satisfy max_steps >= 1; got max_steps=0
     """
 
     solver: Any = "tsit5"
