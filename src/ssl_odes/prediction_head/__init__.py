@@ -5,11 +5,15 @@ One private file per concept, a flat public API here:
 * ``_data`` -- the patch data (Def 3.1, Assumption 3.2) and the positive pair (Eq 3.2): :func:`sample`;
 * ``_network`` -- the cubic encoder, the identity-initialised head ``E``, BN (Eq 3.1), Eq 3.3;
 * ``_optimum`` -- footnote 3's population optimum :func:`optimal_loss`;
+* ``_projected`` -- one SGD gradient drawn through the weights (the exact law, ``O(N P m + d m)``);
+* ``_training`` -- the training run as the discrete system ``prediction_head``:
+  :func:`simulate_prediction_head`;
 """
 
-from . import _data, _network, _optimum
+from . import _data, _network, _optimum, _training
 from ._data import *  # noqa: F401,F403
 from ._network import *  # noqa: F401,F403
 from ._optimum import *  # noqa: F401,F403
+from ._training import *  # noqa: F401,F403
 
-__all__ = sorted(set(_data.__all__) | set(_network.__all__) | set(_optimum.__all__))
+__all__ = sorted(set(_data.__all__) | set(_network.__all__) | set(_optimum.__all__) | set(_training.__all__))
