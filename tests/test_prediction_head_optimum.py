@@ -23,13 +23,13 @@ def test_opt_equals_four_var_over_second_moment_of_the_hypergeometric(P, P0):
 
 @pytest.mark.parametrize("P, P0", [(8, 3), (7, 3)])
 def test_opt_is_the_loss_of_a_feature_neuron_on_samples(P, P0):
-    """A neuron w = v1 sees no noise; its term of Eq 3.3 on 200000 sampled pairs is OPT within 5 s.e.
+    """A neuron w = v1 sees no noise; its term of Eq 3.3 on 100000 sampled pairs is OPT within 5 s.e.
 
     (Odd P: view 1 gets floor(P/2) patches; OPT then uses sqrt(E K^2 E (P0-K)^2).) The term is
     2 - 2 r for the sample correlation r, whose s.e. is below 2/sqrt(n) here (|r| <= 1 and
     bounded fourth moments); we allow 5 * 2 * 2 / sqrt(n) on the loss.
     """
-    n = 200000
+    n = 100000
     d = 4
     X = ph.sample(7, n, d=d, P=P, P0=P0, alpha_1=2.0, alpha_2=1.0, sigma=1.0, dtype=jnp.float64).X
     X1, X2 = ph.positive_pair(jax.random.key(8), X)

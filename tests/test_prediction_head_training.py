@@ -65,7 +65,9 @@ def test_bad_inputs_raise_value_error_naming_the_argument(name, change):
 def test_with_the_head_neurons_decorrelate_and_without_it_they_collapse(runs):
     """Cor 4.2 vs Cor 4.4 on six seeds. Measured final |Corr(f1, f2)|: with the head median 0.14
     (three runs diversified, 0.004-0.2), with E = I median 1.00 (four runs with both neurons on v1).
-    Asserted: median below 0.3 with the head, above 0.9 without; the head diversifies strictly more runs."""
+    Asserted: median below 0.3 with the head, above 0.9 without; the head diversifies strictly more
+    runs (measured 3 against 1); without the head at least 4 of 6 runs have both neurons on v1
+    (measured exactly 4: seed 1 learns nothing in 4000 steps, seed 5 diversifies on its own)."""
     corr_head = np.abs(np.asarray(runs[True].corr)[:, -1])
     corr_frozen = np.abs(np.asarray(runs[False].corr)[:, -1])
     assert np.median(corr_head) < 0.3
@@ -80,18 +82,20 @@ def test_with_the_head_neurons_decorrelate_and_without_it_they_collapse(runs):
 
 
 def test_learned_neurons_reach_opt_with_and_without_the_head(runs):
-    """Thms 4.1 and 4.3: each neuron that learned a feature (|alignment| > 0.9) ends with its term of
-    Eq 3.3 (1024 held-out pairs) within 0.1 of footnote 3's OPT(P=8, P0=3) = 0.769; the held-out
-    estimate has s.e. about 2/sqrt(1024) = 0.06 and the residual noise weight adds little."""
+    """Thms 4.1 and 4.3: each neuron that learned a feature (|<w, v>|/||w|| > 0.5; the learned neurons
+    end at 0.73-0.91, the rest of w being noise weight whose cubic barely matters) ends with its term
+    of Eq 3.3 on 1024 held-out pairs within 0.1 of footnote 3's OPT(P=8, P0=3) = 0.769. Measured:
+    0.71-0.79. The held-out estimate has s.e. about 2/sqrt(1024) = 0.06."""
     opt = optimal_loss(REGIME["P"], REGIME["P0"])
     checked = 0
     for head in runs:
         a = np.abs(np.asarray(runs[head].alignment)[:, -1]).max(-1)  # [seed, m]
         loss = np.asarray(runs[head].loss)[:, -1]
-        good = a > 0.9
+        good = a > 0.5
         checked += int(good.sum())
         np.testing.assert_allclose(loss[good], opt, atol=0.1)
-    assert checked >= 12
+        assert np.all(loss[~good] > opt + 0.5)  # a neuron that learned nothing is far from OPT
+    assert checked >= 16
 
 
 def test_the_four_phases_come_in_order(runs):
