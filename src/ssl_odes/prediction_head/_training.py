@@ -76,6 +76,9 @@ def _args(v: Values) -> dict[str, Any]:
 
 
 def _check(v: Values) -> None:
+    for p in PREDICTION_HEAD.parameters:  # None means "unset" to the core; nothing here may be unset
+        if (p.batched and p.name not in v.given) or (not p.batched and v.settings.get(p.name) is None):
+            raise TypeError(f"{p.name} must be given ({p.describe()}); got {p.name}=None")
     if v["P0"] > v["P"]:
         raise ValueError(f"P0 must be at most P (feature patches among P patches); got P0={v['P0']}, P={v['P']}")
     if v["d"] < v["m"] + 2:
