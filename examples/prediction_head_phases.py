@@ -59,11 +59,12 @@ def main(seed: int = 2, out: str | None = None) -> Path:
         ax.set_ylim(0, 2.2)
         ax.set_xlabel("SGD step")
         ax.legend(fontsize=7, loc="upper right")
-    for name, value in (("T1", phases.T1), ("T2", phases.T2), ("T3", phases.T3), ("T_end", phases.T_end)):
+    for i, (name, value) in enumerate((("T1", phases.T1), ("T2", phases.T2), ("T3", phases.T3),
+                                       ("T_end", phases.T_end))):
         if np.isfinite(value):
             for ax in axes[:, 0]:
                 ax.axvline(value, color="grey", ls="--", lw=0.8)
-            axes[0, 0].text(value, 1.0, f" {name}", fontsize=8, va="top")
+            axes[0, 0].text(value, 1.0 - 0.1 * i, f" {name}", fontsize=8, va="top")
     fig.suptitle("004: the prediction head's substitution and acceleration (left) vs dimensional collapse (right)")
     fig.tight_layout()
     path = Path(out) if out else Path(__file__).parent / "figures" / "prediction_head_phases.png"
