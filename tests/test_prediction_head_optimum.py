@@ -39,12 +39,12 @@ def test_opt_is_the_loss_of_a_feature_neuron_on_samples(P, P0):
 
 
 def test_opt_is_theta_one_over_log_d():
-    """Footnote 3: with P0 = Theta(log d) (here ceil(2 ln d)) and P = P0^2, OPT * P0 stays in [2, 4]
-    (closed form: OPT -> 4 (1 - P0/P) P/(P-1) / P0 ... = Theta(1/P0)) and OPT decreases in d."""
+    """Footnote 3: with P0 = Theta(log d) (here ceil(2 ln d)) and P = 4 P0 (polylog d), OPT * P0 stays
+    in [2, 4] (closed form: 4 Var K / E K^2 ~ 4 (1 - P0/P) / P0 = 3 / P0) and OPT decreases in d."""
     values = []
     for d in [1e2, 1e4, 1e8, 1e16, 1e32]:
         P0 = math.ceil(2 * math.log(d))
-        values.append((ph.optimal_loss(P0**2, P0), P0))
+        values.append((ph.optimal_loss(4 * P0, P0), P0))
     assert all(2.0 <= opt * P0 <= 4.0 for opt, P0 in values)
     assert all(b[0] < a[0] for a, b in zip(values, values[1:]))
     assert values[-1][0] < 0.03
