@@ -166,7 +166,7 @@ def ema_step(t: Any, y: Float[Array, "*batch 2"], args: EMAParameters) -> Float[
     autonomous; it is there because every step map has the vector field's ``(t, y, args)`` form.
 
     >>> import jax.numpy as jnp
-    >>> ema_step(0, jnp.array([1.0, 0.0]), EMAParameters(lr=0.1, gamma_ema=0.9, lam=0.0)).tolist()
+    >>> [round(float(v), 6) for v in ema_step(0, jnp.array([1.0, 0.0]), EMAParameters(lr=0.1, gamma_ema=0.9, lam=0.0))]
     [0.9, 0.1]
     """
     w, w_ema = y[..., 0], y[..., 1]
