@@ -1,7 +1,20 @@
-"""001 (Tian 2022, contrastive learning with nonlinearity)."""
+"""001 (Tian 2022, "Understanding the role of nonlinearity in training dynamics of contrastive learning").
+
+One private file per concept, a flat public API here:
+
+* ``_covariance`` -- the contrastive covariance ``C_alpha[a, b]`` (Eq 3) and the pairwise
+  importance ``alpha`` (uniform, Gaussian of Lemma 1, InfoNCE, or explicit);
+* ``_activations`` -- homogeneous activations and the gated input ``x~^w = x h'(w^T x)``.
+"""
+
+from . import _activations, _covariance
+from ._activations import *  # noqa: F401,F403
+from ._covariance import *  # noqa: F401,F403
+
+__all__ = sorted(set(_covariance.__all__) | set(_activations.__all__))
 
 # --- two layers (issue 13) ---
-from . import _blowup
-from ._blowup import *  # noqa: F401,F403
+from . import _blowup  # noqa: E402
+from ._blowup import *  # noqa: F401,F403,E402
 
-__all__ = sorted(set(_blowup.__all__))
+__all__ = sorted(set(__all__) | set(_blowup.__all__))
