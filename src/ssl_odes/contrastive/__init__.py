@@ -18,3 +18,7 @@ from . import _blowup  # noqa: E402
 from ._blowup import *  # noqa: F401,F403,E402
 
 __all__ = sorted(set(__all__) | set(_blowup.__all__))
+from . import _tokens  # noqa: E402
+from ._tokens import *  # noqa: F401,F403,E402
+
+__all__ = sorted(set(__all__) | set(_tokens.__all__))
