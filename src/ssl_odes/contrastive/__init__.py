@@ -22,3 +22,7 @@ from . import _tokens  # noqa: E402
 from ._tokens import *  # noqa: F401,F403,E402
 
 __all__ = sorted(set(__all__) | set(_tokens.__all__))
+from . import _two_layer  # noqa: E402
+from ._two_layer import *  # noqa: F401,F403,E402
+
+__all__ = sorted(set(__all__) | set(_two_layer.__all__))
