@@ -26,3 +26,7 @@ from . import _two_layer  # noqa: E402
 from ._two_layer import *  # noqa: F401,F403,E402
 
 __all__ = sorted(set(__all__) | set(_two_layer.__all__))
+from . import _modulation  # noqa: E402
+from ._modulation import *  # noqa: F401,F403,E402
+
+__all__ = sorted(set(__all__) | set(_modulation.__all__))
