@@ -379,6 +379,8 @@ def modulation_probability(e: Any, d: int) -> Any:
     """
     e = jnp.asarray(validate("e", e, REAL))
     d = validate("d", d, Integer(1))
+    if d == 1:  # no competitor: P[E_l] = P[Y_l > 0] for every e (the cases below agree for e > -1)
+        return jnp.full(e.shape, 0.5, e.dtype)
     half_plus = ((1.0 + e) / 2.0) ** d
     positive = (1.0 - half_plus) / d + e / 2.0
     negative = ((1.0 + e / 2.0) ** d - jnp.where(e > -1.0, half_plus, 0.0)) / d
