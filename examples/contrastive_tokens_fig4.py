@@ -89,6 +89,8 @@ def run(betas, Ps, lr, steps, seeds):
             print(f"  {name:38s} chi+ {r.chi_plus.mean():.3f} +- {r.chi_plus.std():.3f}   "
                   f"chi- {r.chi_minus.mean():.3f} +- {r.chi_minus.std():.3f}", flush=True)
         os.makedirs(FIGURES, exist_ok=True)
+        if os.path.exists(RESULTS):  # another process may have finished other cells meanwhile
+            results = {**json.load(open(RESULTS)), key: results[key]}
         with open(RESULTS, "w") as fh:
             json.dump(results, fh, indent=1)
     return results
