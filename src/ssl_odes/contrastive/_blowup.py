@@ -251,7 +251,7 @@ def _check_unit_rows(name: str, w0: np.ndarray) -> np.ndarray:
     bad = np.abs(norms - 1.0) > 1e-6
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"{name} must have unit-norm rows (initial filters on the sphere); got ||{name}[{i}]|| = {norms[i]:.6g}")
+        raise ValueError(f"{name} must have unit-norm rows (filters on the sphere); got ||{name}[{i}]|| = {norms[i]:.6g}")
     return w0
 
 

@@ -65,6 +65,7 @@ from .._core import (
 from .._core.matrices import check_psd
 from .._core.trajectory import Trajectory
 from ._activations import Activation, activation as _as_activation
+from ._blowup import _check_unit_rows
 from ._two_layer import LatentFieldModel, _check_model
 
 __all__ = [
@@ -299,9 +300,7 @@ def _check_modulation(values: Values):
     if w0.shape != (atoms.shape[0], atoms.shape[2]):
         raise ValueError(f"w0 must have shape [K, d] = [{atoms.shape[0]}, {atoms.shape[2]}] to match atoms {atoms.shape}; "
                          f"got {w0.shape}")
-    norms = np.linalg.norm(w0, axis=-1)
-    if np.any(np.abs(norms - 1.0) > 1e-6):
-        raise ValueError(f"w0 must have unit-norm rows (Theorem 5's filters); got norms {np.round(norms, 6).tolist()}")
+    _check_unit_rows("w0", w0)
 
 
 #: 001 Theorem 5 (Eq 15) / Corollary 3 (Eq 178) as a registered flow.
