@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._core.options import SOLVERS
 from ._core.params import Choice, Flag, Integer, Interval, broadcast, is_traced, resolve_dtype, validate
 from ._core.params import _describe_bad  # noqa: F401
 from ._core.params import time_grid as _time_grid
@@ -37,7 +36,6 @@ __all__ = [
     "broadcast_parameters",
     "resolve_dtype",
     "time_grid",
-    "check_solver_options",
     "is_traced",
 ]
 
@@ -162,18 +160,3 @@ def time_grid(
 ) -> np.ndarray:
     """The output time grid (:func:`ssl_odes._core.params.time_grid`)."""
     return _time_grid(t1, num_points, ts, default_t1=default_t1, default_num_points=default_num_points)
-
-
-def check_solver_options(rtol: Any, atol: Any, max_steps: Any, bound: Any, solver: Any = "tsit5") -> dict[str, Any]:
-    """Validate the integrator options shared by every simulator.
-
-    ``rtol``/``atol``/``bound`` may be ``None`` (the dtype's default); otherwise positive finite
-    scalars. ``max_steps`` is an integer >= 1. ``solver`` names one of ``_integrate.SOLVERS``.
-    """
-    return {
-        "solver": check_choice("solver", solver, tuple(SOLVERS)),
-        "rtol": None if rtol is None else check_scalar("rtol", rtol),
-        "atol": None if atol is None else check_scalar("atol", atol),
-        "max_steps": check_integer("max_steps", max_steps, 1),
-        "bound": None if bound is None else check_scalar("bound", bound),
-    }

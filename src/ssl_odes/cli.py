@@ -1,5 +1,8 @@
-"""The ``ssl-odes`` command line (typer).
+"""The ``ssl-odes`` command line (typer), built from the registry of systems.
 
+    ssl-odes systems                                                     # every system, its parameters and ranges
+    ssl-odes simulate byol_modes --set p0=[0.1,0.5] --set s0=0.3 --out run.nc   # any system -> Trajectory file
+    ssl-odes sweep byol_modes -p eta=0:0.1:5 -p p0=0.1:1:4 --set s0=0.3 --out sweep.nc
     ssl-odes modes --p0 0.05 --p0 0.5 --s0 0.3 --eta 0.01 --out modes.png   # one run, plot to PNG
 
 Each sub-command is a thin shell over the Python API: parameters are validated by the same
@@ -35,14 +38,14 @@ def _fail(err: Exception) -> None:
 def modes(
     p0: List[float] = typer.Option([0.05, 0.3, 0.8], help="Initial predictor eigenvalue(s) p_j(0); repeat for several."),
     s0: List[float] = typer.Option([0.3], help="Initial eigenvalue(s) s_j(0) >= 0 of F; broadcast against p0."),
-    tau0: float = typer.Option(0.0, help="Initial W_a/W ratio (BYOL only)."),
+    tau0: Optional[float] = typer.Option(None, help="Initial W_a/W ratio (default: the API's, 0 for BYOL, 1 for SimSiam)."),
     alpha_p: float = typer.Option(1.0, help="Predictor learning-rate ratio, > 0."),
     beta: float = typer.Option(0.4, help="EMA rate (1 - gamma_ema)/lr, >= 0."),
     eta: float = typer.Option(0.0, help="Weight decay / lr, >= 0."),
     sigma2: float = typer.Option(0.0, help="Augmentation variance, >= 0."),
     simsiam: bool = typer.Option(False, "--simsiam", help="SimSiam: tau fixed at 1 (no EMA)."),
-    t1: float = typer.Option(100.0, help="Final gradient-flow time t = lr * step."),
-    num_points: int = typer.Option(501, help="Output times."),
+    t1: Optional[float] = typer.Option(None, help="Final gradient-flow time t = lr * step (default: the API's, 100)."),
+    num_points: Optional[int] = typer.Option(None, help="Output times (default: the API's, 1001)."),
     out: Path = typer.Option(Path("modes.png"), help="PNG to write (p, s, tau against time)."),
     float64: bool = typer.Option(False, "--float64", help="Run in float64 (enables jax_enable_x64)."),
 ) -> None:
@@ -65,10 +68,10 @@ def modes(
         _fail(ValueError(f"give one --s0 or as many as --p0 ({p0_arr.size}); got {s0_arr.size}"))
     try:
         res = simulate_byol_modes(
-            p0_arr, s0_arr, None if simsiam else tau0, alpha_p=alpha_p, beta=beta, eta=eta, sigma2=sigma2,
+            p0_arr, s0_arr, tau0, alpha_p=alpha_p, beta=beta, eta=eta, sigma2=sigma2,
             simsiam=simsiam, t1=t1, num_points=num_points,
         )
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
     plot_modes(res, axes=axes)
@@ -79,8 +82,60 @@ def modes(
     typer.echo(f"status {res.status_counts()}; final {finals}; wrote {out}")
 
 
-#: Simulators the command line can sweep, by name.
-FLOWS = {"byol_modes": ("ssl_odes.byol_modes", "simulate_byol_modes")}
+def _registry():
+    import ssl_odes
+
+    return ssl_odes.systems()
+
+
+@app.command()
+def systems(
+    name: Optional[str] = typer.Argument(None, help="Describe only this system."),
+) -> None:
+    """List every registered system with its paper, parameters, allowed ranges and defaults."""
+    registry = _registry()
+    if name is not None and name not in registry:
+        _fail(ValueError(f"unknown system {name!r}; registered systems: {', '.join(registry)}"))
+    for key, system in registry.items():
+        if name is None or key == name:
+            typer.echo(system.describe())
+            typer.echo("")
+
+
+@app.command()
+def simulate(
+    system: str = typer.Argument(..., help="A registered system (see `ssl-odes systems`)."),
+    set_: List[str] = typer.Option([], "--set", help="NAME=VALUE: a parameter or run keyword (t1, num_points, steps, rtol, ...). VALUE is a number, true/false, a string, a JSON array ([[1,0],[0,1]]) or @file.npy."),
+    out: Path = typer.Option(Path("trajectory.nc"), help="NetCDF file to write (Trajectory.save; read back with ssl_odes.Trajectory.load)."),
+    float64: bool = typer.Option(False, "--float64", help="Run in float64 (enables jax_enable_x64)."),
+) -> None:
+    """Simulate any registered system once and write its Trajectory to a NetCDF file."""
+    import jax
+
+    if float64:
+        jax.config.update("jax_enable_x64", True)
+    from ._core import simulate as run_simulate
+
+    try:
+        registry = _registry()
+        if system not in registry:
+            raise ValueError(f"unknown system {system!r}; registered systems: {', '.join(registry)}")
+        values = _parse_settings(set_)
+        result = run_simulate(registry[system], **values)
+        path = result.save(out)
+    except (ValueError, TypeError, OSError) as err:
+        _fail(err)
+    typer.echo(f"{result!r}\nwrote {path}")
+
+
+def _parse_settings(items: List[str]) -> dict:
+    fixed = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value:
+            raise ValueError(f"--set must be NAME=VALUE; got {item!r}")
+        fixed[name.strip()] = _parse_scalar(value.strip())
+    return fixed
 
 
 def _parse_values(name: str, spec: str):
@@ -100,6 +155,20 @@ def _parse_values(name: str, spec: str):
 
 
 def _parse_scalar(text: str):
+    import json
+
+    import numpy as np
+
+    if text.startswith("@"):
+        try:
+            return np.load(text[1:])
+        except OSError as err:
+            raise ValueError(f"cannot read the array file {text[1:]!r}: {err}") from err
+    if text.startswith("["):
+        try:
+            return np.asarray(json.loads(text), dtype=float)
+        except (json.JSONDecodeError, ValueError) as err:
+            raise ValueError(f"{text!r} is not a JSON array of numbers") from err
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -113,10 +182,11 @@ def _parse_scalar(text: str):
 
 @app.command()
 def sweep(
+    system: Optional[str] = typer.Argument(None, help="A registered system (see `ssl-odes systems`); default byol_modes."),
     param: List[str] = typer.Option(..., "--param", "-p", help="NAME=SPEC, SPEC is a:b:n (linspace), log:a:b:n or a,b,c. Repeat; each is an axis (outer product)."),
     zip_: List[str] = typer.Option([], "--zip", help="Comma-separated names of --param axes to zip into one axis (equal lengths), e.g. p0,s0."),
     set_: List[str] = typer.Option([], "--set", help="NAME=VALUE fixed keyword for the simulator (e.g. t1=200, simsiam=true)."),
-    flow: str = typer.Option("byol_modes", help=f"Simulator to sweep: {', '.join(FLOWS)}."),
+    flow: Optional[str] = typer.Option(None, help="Older spelling of the SYSTEM argument."),
     out: Path = typer.Option(Path("sweep.nc"), help="NetCDF file to write (xarray)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Directory for finished chunks; rerun to resume after a kill."),
     chunk_size: Optional[int] = typer.Option(None, help="Trajectories per chunk (default min(n, 8192))."),
@@ -125,9 +195,7 @@ def sweep(
     float64: bool = typer.Option(False, "--float64", help="Run in float64 (enables jax_enable_x64)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Sweep a simulator over a grid of parameters and write an xarray NetCDF file."""
-    import importlib
-
+    """Sweep any registered system over a grid of parameters and write an xarray NetCDF file."""
     import jax
 
     if float64:
@@ -135,10 +203,13 @@ def sweep(
     from .sweep import sweep as run_sweep
 
     try:
-        if flow not in FLOWS:
-            raise ValueError(f"flow must be one of {', '.join(map(repr, FLOWS))}; got flow={flow!r}")
-        module, function = FLOWS[flow]
-        simulate = getattr(importlib.import_module(module), function)
+        if system is not None and flow is not None and system != flow:
+            raise ValueError(f"give the system once (argument {system!r} and --flow {flow!r} differ)")
+        name = system or flow or "byol_modes"
+        registry = _registry()
+        if name not in registry:
+            raise ValueError(f"unknown system {name!r}; registered systems: {', '.join(registry)}")
+        simulate = registry[name]
         axes = {}
         for item in param:
             name, _, spec = item.partition("=")
@@ -153,15 +224,10 @@ def sweep(
                 raise ValueError(f"--zip names {missing} have no --param")
             grid[names] = tuple(axes.pop(n) for n in names)
         grid.update(axes)
-        fixed = {}
-        for item in set_:
-            name, _, value = item.partition("=")
-            if not value:
-                raise ValueError(f"--set must be NAME=VALUE; got {item!r}")
-            fixed[name.strip()] = _parse_scalar(value.strip())
+        fixed = _parse_settings(set_)
         result = run_sweep(simulate, grid, chunk_size=chunk_size, devices=devices, checkpoint=checkpoint,
                            progress=progress, save=save, **fixed)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         _fail(err)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.to_netcdf(out, engine="netcdf4")

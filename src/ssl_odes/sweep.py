@@ -26,8 +26,8 @@ filesystem) is written by process 0 (README, "Sweeps on several hosts").
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -38,6 +38,8 @@ import jax
 import numpy as np
 
 from . import _params
+from ._core import System, get_system, validate
+from ._core import simulate as _simulate
 from ._integrate import Status, use_devices
 from ._core.trajectory import Trajectory
 
@@ -57,10 +59,16 @@ class _Axis(NamedTuple):
         return len(next(iter(self.values.values())))
 
 
-def _parse_grid(grid: Mapping[Any, Any], simulate: Callable, fixed: Mapping[str, Any]) -> list[_Axis]:
+#: Keywords of :func:`ssl_odes.simulate` that say how to run, not what (fixed keywords only).
+RUN_KEYWORDS = ("t1", "num_points", "ts", "steps", "save_every", "options", "dtype", "rtol", "atol", "max_steps", "bound",
+                "solver", "schedule")
+
+
+def _parse_grid(grid: Mapping[Any, Any], system: System, fixed: Mapping[str, Any]) -> list[_Axis]:
+    """The grid's axes, each parameter validated against ``system``'s declaration."""
     if not isinstance(grid, Mapping) or not grid:
         raise ValueError(f"grid must be a non-empty mapping of parameter names to 1-D values; got {grid!r}")
-    accepted = _parameter_names(simulate)
+    accepted = set(system.parameter_names)
     axes: list[_Axis] = []
     seen: set[str] = set()
     for key, value in grid.items():
@@ -72,14 +80,17 @@ def _parse_grid(grid: Mapping[Any, Any], simulate: Callable, fixed: Mapping[str,
         for name, column in zip(names, columns):
             if not isinstance(name, str):
                 raise ValueError(f"grid keys must be parameter names (str) or tuples of them; got {key!r}")
-            if accepted is not None and name not in accepted:
-                raise ValueError(
-                    f"grid parameter {name!r} is not a parameter of {simulate.__name__}; its parameters: {sorted(accepted)}"
-                )
+            if name not in accepted:
+                raise ValueError(f"grid parameter {name!r} is not a parameter of system {system.name!r}; its parameters: "
+                                 f"{sorted(accepted)}")
+            parameter = system.parameter(name)
+            if not parameter.batched or parameter.core_ndim:
+                raise ValueError(f"grid parameter {name!r} of system {system.name!r} is one setting per run "
+                                 f"({parameter.domain.describe(name)}), not a number to sweep; run one sweep per value")
             if name in seen or name in fixed:
                 raise ValueError(f"parameter {name!r} is given twice (in the grid and/or as a fixed keyword)")
             seen.add(name)
-            values = _params.check_real(name, column)
+            values = validate(name, column, parameter.domain)
             if values.ndim != 1 or values.size == 0:
                 raise ValueError(
                     f"grid values of {name!r} must be a non-empty 1-D array (constants go in as keywords); "
@@ -90,21 +101,11 @@ def _parse_grid(grid: Mapping[Any, Any], simulate: Callable, fixed: Mapping[str,
         if len(set(lengths.values())) != 1:
             raise ValueError(f"zipped grid parameters must have equal lengths; got {lengths}")
         axes.append(_Axis("+".join(names), axis))
-    if accepted is not None:
-        unknown = sorted(set(fixed) - accepted)
-        if unknown:
-            raise ValueError(f"{unknown} are not parameters of {simulate.__name__}; its parameters: {sorted(accepted)}")
+    unknown = sorted(set(fixed) - accepted - set(RUN_KEYWORDS))
+    if unknown:
+        raise ValueError(f"{unknown} are not parameters of system {system.name!r}; its parameters: {sorted(accepted)}, "
+                         f"run keywords: {list(RUN_KEYWORDS)}")
     return axes
-
-
-def _parameter_names(simulate: Callable) -> set[str] | None:
-    try:
-        signature = inspect.signature(simulate)
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-        return None
-    return set(signature.parameters)
 
 
 def _chunk_parameters(axes: list[_Axis], start: int, stop: int) -> dict[str, np.ndarray]:
@@ -156,10 +157,10 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _describe(simulate, axes, fixed, chunk_size, n_total, save) -> dict[str, Any]:
+def _describe(system, axes, fixed, chunk_size, n_total, save) -> dict[str, Any]:
     spec = {
-        "version": 1,
-        "simulate": f"{getattr(simulate, '__module__', '?')}.{getattr(simulate, '__qualname__', repr(simulate))}",
+        "version": 2,
+        "simulate": f"system:{system.name}",
         "grid": [{"dim": a.name, "values": {k: v.tolist() for k, v in a.values.items()}} for a in axes],
         "fixed": {k: _jsonable(v) for k, v in sorted(fixed.items())},
         "chunk_size": chunk_size,
@@ -241,7 +242,7 @@ def _assemble(chunks: list, axes: list[_Axis], attrs: dict[str, Any]):
 
 
 def sweep(
-    simulate: Callable[..., Trajectory],
+    simulate: System | str | Callable[..., Trajectory],
     grid: Mapping[Any, Any],
     *,
     chunk_size: int | None = None,
@@ -255,7 +256,10 @@ def sweep(
     """Run ``simulate`` over a grid of parameters; return an ``xarray.Dataset``.
 
     Args:
-        simulate: a simulator such as :func:`ssl_odes.simulate_byol_modes`.
+        simulate: a declared system: a ``simulate_*`` function such as
+            :func:`ssl_odes.simulate_byol_modes`, a :class:`ssl_odes.System`, or a registered
+            name (``"byol_modes"``; ``ssl-odes systems`` lists them). Its declaration says which
+            parameters exist and which can be swept (the numeric, batched ones).
         grid: parameter name -> 1-D values (each its own axis, outer product), or a tuple of names
             -> tuple of equal-length 1-D arrays (zipped on one axis named ``"a+b"``).
         chunk_size: trajectories per simulator call (default ``min(n, 8192)``). Each chunk is one
@@ -269,10 +273,11 @@ def sweep(
         progress: show a progress bar (chunks done, trajectories per second, ETA).
         save: ``"final"`` (each variable at the last output time), ``"all"`` (whole
             trajectories, with a ``t`` dimension) or ``f(trajectory) -> {name: [batch, ...]}``.
-            With ``"final"`` and no ``ts`` / ``num_points`` given, the simulator is asked for the
-            grid ``[0, t1]`` only, so that its batch runs on the integrator's refill schedule
-            (finished trajectories hand their lane to waiting ones; see ``ssl_odes._integrate``).
-        **fixed: every other keyword is passed unchanged to ``simulate`` (``t1``, ``simsiam``, ...).
+            With ``"final"`` and no ``ts`` / ``num_points`` given, a flow is asked for the grid
+            ``[0, t1]`` only, so that ``schedule="auto"`` runs it on the refill schedule (finished
+            trajectories hand their lane to waiting ones); a map saves only its last step.
+        **fixed: every other keyword is passed unchanged to the simulator: declared parameters
+            (``simsiam``, ``s0``, ...) and run keywords (``t1``, ``options``, ``dtype``, ...).
 
     Returns:
         Dataset with dims = the grid's axes (then ``t`` / state dims), the saved variables,
@@ -286,16 +291,16 @@ def sweep(
         >>> dict(ds.sizes), int((ds.status == 0).sum())
         ({'eta': 2, 'p0': 3}, 6)
     """
-    if not callable(simulate):
-        raise ValueError(f"simulate must be a simulator function such as ssl_odes.simulate_byol_modes; got {simulate!r}")
-    axes = _parse_grid(grid, simulate, fixed)
+    system = get_system(simulate)
+    run = simulate if callable(simulate) and not isinstance(simulate, System) else functools.partial(_simulate, system)
+    axes = _parse_grid(grid, system, fixed)
     n_total = math.prod(a.size for a in axes)
     chunk_size = min(n_total, DEFAULT_CHUNK_SIZE) if chunk_size is None else _params.check_integer("chunk_size", chunk_size, 1)
     if not (save in ("final", "all") or callable(save)):
         raise ValueError(f"save must be 'final', 'all' or a function of the Trajectory; got save={save!r}")
     resume = _params.check_flag("resume", resume)
     progress = _params.check_flag("progress", progress)
-    spec = _describe(simulate, axes, fixed, chunk_size, n_total, save)
+    spec = _describe(system, axes, fixed, chunk_size, n_total, save)
     n_chunks = spec["n_chunks"]
     is_writer = jax.process_index() == 0
 
@@ -314,20 +319,22 @@ def sweep(
             chunks[k] = stored.load()
 
     bar = _progress_bar(n_total, sum(chunks[k].sizes["trajectory"] for k in chunks), n_chunks, len(done),
-                        getattr(simulate, "__name__", "sweep"), progress and is_writer)
+                        system.name, progress and is_writer)
     if devices is None and jax.process_count() > 1:
         devices = jax.devices()  # under jax.distributed a sweep is sharded across every host by default
     context = use_devices(devices) if devices is not None else _null_context()
     failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
     call_fixed = dict(fixed)
-    if save == "final" and not {"ts", "num_points"} & set(fixed) and "num_points" in (_parameter_names(simulate) or ()):
-        call_fixed["num_points"] = 2  # only the final state is kept
+    if save == "final" and not system.discrete and not {"ts", "num_points"} & set(fixed):
+        call_fixed["num_points"] = 2  # only the final state is kept: the refill schedule's grid [0, t1]
+    if save == "final" and system.discrete and "steps" in fixed and "save_every" not in fixed:
+        call_fixed["save_every"] = fixed["steps"]
     with context:
         for k in range(n_chunks):
             if k in chunks:
                 continue
             start, stop = k * chunk_size, min((k + 1) * chunk_size, n_total)
-            result = simulate(**_chunk_parameters(axes, start, stop), **call_fixed)
+            result = run(**_chunk_parameters(axes, start, stop), **call_fixed)
             dataset = _chunk_dataset(start, _extract(result, save), np.asarray(result.t) if save == "all" else None)
             if directory is not None and is_writer:
                 _atomic_write_dataset(_chunk_path(directory, k), dataset)

@@ -1,15 +1,17 @@
 """Iterating a discrete map that *is* the model (an SGD or EMA recurrence), with per-run status.
 
-ODE flows go through the package's one integrator (:mod:`ssl_odes._integrate`). Some systems of
-the papers are recurrences in their own right: 000 Eq 134 (``w(t+1) = w(t) + lr (...)``) and one
-SGD step of size ``lr`` on scalar BYOL. Iterating them is not an ODE integration; this module does
-it with a ``jax.lax.scan`` (saving every ``save_every`` steps) and reports, like the integrator,
-one :class:`~ssl_odes.Status` per run: ``OK``, ``NONFINITE`` (the state overflowed or became NaN)
-or ``BLOWUP`` (``max|y| > bound``). After a failure the run is frozen and its saved states are
-NaN, never ``inf``.
+ODE flows go through diffrax (:mod:`~ssl_odes._core.batching`). Some systems of the papers are
+recurrences in their own right: 000 Eq 134 (``w(t+1) = w(t) + lr (...)``), one SGD step of size
+``lr`` on scalar BYOL, a training step of the 004 network. A discrete :class:`~ssl_odes.System`
+declares its step map with the same interface as a vector field, ``step(t, y, args) -> y_next``
+on one trajectory, and :func:`ssl_odes.simulate` runs it here: ``vmap`` over the batch inside a
+``jax.lax.scan`` that saves every ``save_every`` steps.
 
-The map ``step(y, args) -> y`` acts on a whole batch at once (leaves ``[*batch, ...]``) and must
-treat batch entries independently (the maps here are elementwise).
+Statuses, the same labels as the flows: ``OK``; ``BLOWUP`` when the state leaves
+``|y| <= bound`` or overflows to ``inf`` (the flow reports the same run as ``BLOWUP``: its
+adaptive steps reach the bound before overflowing); ``NONFINITE`` when a NaN appears without
+overflow (or the initial state is not finite). After a failure the run is frozen and its saved
+values are NaN, never ``inf``.
 """
 
 from __future__ import annotations
@@ -20,77 +22,81 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from .. import _params
-from .solve import Status, default_bound
+from .solve import Status
 
-__all__ = ["check_map_options", "iterate_map"]
-
-
-def check_map_options(steps: Any, save_every: Any, bound: Any, dtype: Any) -> tuple[int, int, float]:
-    """Validate ``steps >= 1``, ``save_every >= 1`` dividing ``steps``, and ``bound > 0`` (default by dtype)."""
-    steps = _params.check_integer("steps", steps, 1)
-    save_every = _params.check_integer("save_every", save_every, 1)
-    if steps % save_every:
-        raise ValueError(f"steps must be a multiple of save_every; got steps={steps}, save_every={save_every}")
-    bound = default_bound(dtype) if bound is None else _params.check_scalar("bound", bound)
-    return steps, save_every, bound
+__all__ = ["iterate_map"]
 
 
-def _finite_and_bounded(y: Any, bound: float, batch_ndim: int) -> jax.Array:
-    """Per batch entry: every leaf finite and within ``bound``."""
-    ok = None
-    for leaf in jax.tree_util.tree_leaves(y):
-        axes = tuple(range(batch_ndim, leaf.ndim))
-        good = jnp.all(jnp.isfinite(leaf) & (jnp.abs(leaf) <= bound), axis=axes) if axes else (
-            jnp.isfinite(leaf) & (jnp.abs(leaf) <= bound)
-        )
-        ok = good if ok is None else ok & good
-    return ok
+def _per_run(tree: Any, test: Callable[[jax.Array], jax.Array]) -> jax.Array:
+    """``all(test(leaf))`` over every non-batch axis of every leaf: one bool per run ``[n]``."""
+    out = None
+    for leaf in jax.tree_util.tree_leaves(tree):
+        good = test(leaf).reshape(leaf.shape[0], -1).all(axis=1)
+        out = good if out is None else out & good
+    return out
 
 
-@partial(jax.jit, static_argnames=("step", "num_saves", "batch_ndim"))
+def _identity(t, y, args):
+    return y
+
+
+@partial(jax.jit, static_argnames=("step", "num_saves", "save_fn"))
 def iterate_map(
-    step: Callable[[Any, Any], Any],
+    step: Callable[[Any, Any, Any], Any],
     y0: Any,
     args: Any,
     *,
+    t_step: float | jax.Array,
     num_saves: int,
     save_every: int | jax.Array,
     bound: float | jax.Array,
-    batch_ndim: int,
+    save_fn: Callable[[Any, Any, Any], Any] | None = None,
 ) -> tuple[Any, jax.Array]:
-    """Apply ``step`` ``num_saves * save_every`` times; save ``y0`` and every ``save_every``-th state.
+    """Apply ``step`` ``num_saves * save_every`` times to a batch; save the start and every ``save_every``-th state.
 
-    Returns ``(ys, status)``: ``ys`` with leaves ``[*batch, num_saves + 1, ...]`` (time after the
-    batch axes, the package's convention) and ``status`` ``[*batch]`` (int32 :class:`Status`).
-    ``save_every`` and ``bound`` are traced (changing them does not recompile); ``num_saves`` is
-    static (the length of the scan). A run whose state leaves the finite, ``|y| <= bound`` region is frozen there: that state and
-    every later saved state is NaN and its status is ``NONFINITE`` (NaN/inf) or ``BLOWUP``.
+    ``y0`` and ``args`` have the batch on the leading axis of every leaf; ``step(t, y, args)``
+    sees one run (``t = k * t_step`` at step ``k``). Returns ``(saved, status)``: ``saved`` is
+    ``save_fn(t, y, args)`` (default: the state) with leaves ``[n, num_saves + 1, ...]``, and
+    ``status`` ``[n]`` (int32 :class:`Status`). ``save_every``, ``t_step`` and ``bound`` are
+    traced (changing them does not recompile); ``num_saves`` is static.
     """
-    status0 = jnp.where(_finite_and_bounded(y0, bound, batch_ndim), Status.OK, Status.NONFINITE).astype(jnp.int32)
+    save = _identity if save_fn is None else save_fn
+    batched_step = jax.vmap(step, in_axes=(None, 0, 0))
+    batched_save = jax.vmap(save, in_axes=(None, 0, 0))
+    finite = lambda leaf: jnp.isfinite(leaf)  # noqa: E731
+    not_nan = lambda leaf: ~jnp.isnan(leaf)  # noqa: E731
+    bounded = lambda leaf: ~(jnp.abs(leaf) > bound)  # noqa: E731 (NaN counts as bounded here)
+    status0 = jnp.where(_per_run(y0, finite), Status.OK, Status.NONFINITE).astype(jnp.int32)
 
-    def masked(y, status):
+    def masked(tree, status):
         def mask(leaf):
-            failed = (status != Status.OK).reshape(status.shape + (1,) * (leaf.ndim - batch_ndim))
+            failed = (status != Status.OK).reshape(status.shape + (1,) * (leaf.ndim - 1))
             return jnp.where(failed, jnp.nan, leaf)
 
-        return jax.tree_util.tree_map(mask, y)
+        return jax.tree_util.tree_map(mask, tree)
 
-    def one_step(_, carry):
+    def one_step(k, carry):
         y, status = carry
-        y_next = step(y, args)
-        good = _finite_and_bounded(y_next, bound, batch_ndim)
-        finite = _finite_and_bounded(y_next, jnp.inf, batch_ndim)
-        failure = jnp.where(finite, Status.BLOWUP, Status.NONFINITE).astype(jnp.int32)
+        y_next = batched_step(k * t_step, y, args)
+        good = _per_run(y_next, lambda leaf: jnp.isfinite(leaf) & (jnp.abs(leaf) <= bound))
+        overflow = ~_per_run(y_next, bounded) | ~_per_run(y_next, lambda leaf: ~jnp.isinf(leaf))
+        nan_only = ~_per_run(y_next, not_nan) & ~overflow
+        failure = jnp.where(nan_only, Status.NONFINITE, Status.BLOWUP).astype(jnp.int32)
         status = jnp.where((status == Status.OK) & ~good, failure, status)
-        return masked(y_next, status), status
+        # A failed run stays frozen at its last good state (so it never feeds NaN into the step).
+        keep = (status == Status.OK)
+        y = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(keep.reshape(keep.shape + (1,) * (new.ndim - 1)), new, old), y_next, y)
+        return y, status
 
-    def save_block(carry, _):
-        carry = jax.lax.fori_loop(0, save_every, one_step, carry)
-        return carry, carry[0]
+    def save_block(carry, block):
+        y, status = jax.lax.fori_loop(block * save_every, (block + 1) * save_every, one_step, carry)
+        t = (block + 1) * save_every * t_step
+        return (y, status), masked(batched_save(t, y, args), status)
 
-    y0 = masked(y0, status0)
-    (_, status), ys = jax.lax.scan(save_block, (y0, status0), None, length=num_saves)
-    ys = jax.tree_util.tree_map(lambda first, rest: jnp.concatenate([first[None], rest], axis=0), y0, ys)
-    ys = jax.tree_util.tree_map(lambda leaf: jnp.moveaxis(leaf, 0, batch_ndim), ys)
-    return ys, status
+    first = masked(batched_save(jnp.zeros((), jnp.result_type(t_step)), y0, args), status0)
+    (_, status), saved = jax.lax.scan(save_block, (y0, status0), jnp.arange(num_saves))
+    saved = jax.tree_util.tree_map(lambda a, rest: jnp.concatenate([a[:, None], jnp.moveaxis(rest, 0, 1)], axis=1),
+                                   first, saved)
+    saved = jax.tree_util.tree_map(lambda leaf: jnp.where(jnp.isfinite(leaf), leaf, jnp.nan), saved)
+    return saved, status

@@ -163,7 +163,7 @@ class Interval(Domain):
         if outside.any():
             raise ValueError(f"{name} must satisfy {self.describe(name)}; got {_describe_bad(name, arr, outside)}")
         if self.scalar and arr.ndim != 0:
-            raise ValueError(f"{name} must be a scalar ({self.describe(name)}); got an array of shape {arr.shape}")
+            raise ValueError(f"{name} must be a scalar; got an array of shape {arr.shape} ({self.describe(name)})")
         return float(arr) if self.scalar else arr
 
     def bad_values(self) -> list[Any]:
@@ -189,18 +189,22 @@ class Integer(Domain):
     maximum: int | None = None
 
     def describe(self, name: str) -> str:
+        return f"integer {self._condition(name)}"
+
+    def _condition(self, name: str) -> str:
         if self.maximum is None:
-            return f"integer {name} >= {self.minimum}"
-        return f"integer {self.minimum} <= {name} <= {self.maximum}"
+            return f"{name} >= {self.minimum}"
+        return f"{self.minimum} <= {name} <= {self.maximum}"
 
     def check(self, name: str, value: Any) -> int:
         if _is_bool(value) or not isinstance(value, (int, np.integer, float, np.floating)):
-            raise TypeError(f"{name} must be an {self.describe(name)}; got {name}={value!r} ({type(value).__name__})")
+            raise TypeError(f"{name} must be an integer {self._condition(name).replace(name + ' ', '', 1)}; "
+                            f"got {name}={value!r} ({type(value).__name__})")
         if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-            raise ValueError(f"{name} must be an {self.describe(name)}; got {name}={value!r}")
+            raise ValueError(f"{name} must be an integer {self._condition(name).replace(name + ' ', '', 1)}; got {name}={value!r}")
         value = int(value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):
-            raise ValueError(f"{name} must be an {self.describe(name)}; got {name}={value!r}")
+            raise ValueError(f"{name} must satisfy {self._condition(name)}; got {name}={value!r}")
         return value
 
     def bad_values(self) -> list[Any]:
@@ -258,25 +262,39 @@ class Array(Domain):
     ndim: int | None = None
     doc: str = "a finite real array"
     check_fn: Callable[[str, np.ndarray], np.ndarray] | None = None
+    batched: bool = False
+    axes: str = ""
+
+    @property
+    def core_ndim(self) -> int:
+        """Trailing axes that belong to one trajectory; a batched array's leading axes broadcast."""
+        return self.ndim or 0
 
     def describe(self, name: str) -> str:
-        return f"{name} {self.doc}"
+        batch = " (leading axes broadcast into the batch)" if self.batched else ""
+        return f"{name} {self.doc}{batch}"
 
     def check(self, name: str, value: Any) -> np.ndarray:
         if is_traced(value):
             return value
         arr = _real_array(name, value, self.doc)
-        if self.ndim is not None and arr.ndim != self.ndim:
-            raise ValueError(f"{name} must be {self.doc} with {self.ndim} axes; got an array of shape {arr.shape}")
+        if self.ndim is not None:
+            if self.batched and arr.ndim < self.ndim:
+                names = self.axes.split() if self.axes else [f"n{i + 1}" for i in range(self.ndim)]
+                raise ValueError(f"{name} must have shape [..., {', '.join(names)}] ({self.doc}); got an array of shape {arr.shape}")
+            if not self.batched and arr.ndim != self.ndim:
+                raise ValueError(f"{name} must be {self.doc} with {self.ndim} axes; got an array of shape {arr.shape}")
         return arr if self.check_fn is None else self.check_fn(name, arr)
 
     def bad_values(self) -> list[Any]:
         return [None, "x", True, [math.nan] * 2]
 
 
-def Matrix(doc: str = "a finite real matrix", check_fn: Callable | None = None) -> Array:  # noqa: N802
-    """A 2-D :class:`Array`."""
-    return Array(ndim=2, doc=doc, check_fn=check_fn)
+def Matrix(doc: str = "a finite real matrix", check_fn: Callable | None = None, batched: bool = False,  # noqa: N802
+           axes: str = "") -> Array:
+    """A 2-D :class:`Array` (``batched=True``: ``[*batch, m, n]``, the leading axes broadcast; ``axes``
+    names the two axes in messages, e.g. ``"d d"``)."""
+    return Array(ndim=2, doc=doc, check_fn=check_fn, batched=batched, axes=axes)
 
 
 def validate(name: str, value: Any, domain: Domain) -> Any:
@@ -298,22 +316,29 @@ def validate(name: str, value: Any, domain: Domain) -> Any:
     return domain.check(name, value)
 
 
-def broadcast(params: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, ...]]:
+def broadcast(params: dict[str, Any], core_ndim: dict[str, int] | None = None) -> tuple[dict[str, Any], tuple[int, ...]]:
     """Broadcast arrays together with NumPy rules; return the broadcast arrays and batch shape.
+
+    ``core_ndim[name]`` trailing axes of a parameter belong to one trajectory (a matrix state):
+    only its leading axes take part in the broadcast.
 
     >>> out, shape = broadcast({"p0": np.zeros(3), "eta": np.zeros((2, 1))})
     >>> shape
     (2, 3)
+    >>> out, shape = broadcast({"A0": np.zeros((4, 2, 2)), "eta": np.zeros(1)}, {"A0": 2})
+    >>> shape, out["A0"].shape
+    ((4,), (4, 2, 2))
     """
+    core_ndim = core_ndim or {}
     names = list(params)
+    batch_of = {n: np.shape(params[n])[: np.ndim(params[n]) - core_ndim.get(n, 0)] for n in names}
     try:
-        shape = np.broadcast_shapes(*(np.shape(params[n]) for n in names))
+        shape = tuple(np.broadcast_shapes(*batch_of.values()))
     except ValueError as err:
-        shapes = ", ".join(f"{n}{tuple(np.shape(params[n]))}" for n in names)
-        raise ValueError(f"parameters do not broadcast together with NumPy rules: {shapes}") from err
-    if any(is_traced(params[n]) for n in names):
-        return {n: jnp.broadcast_to(params[n], shape) for n in names}, tuple(shape)
-    return {n: np.broadcast_to(params[n], shape) for n in names}, tuple(shape)
+        shapes = ", ".join(f"{n}{batch_of[n]}" for n in names)
+        raise ValueError(f"parameters do not broadcast together with NumPy rules (batch axes): {shapes}") from err
+    xp = jnp if any(is_traced(params[n]) for n in names) else np
+    return {n: xp.broadcast_to(params[n], shape + np.shape(params[n])[len(batch_of[n]):]) for n in names}, shape
 
 
 def resolve_dtype(dtype: Any) -> np.dtype:

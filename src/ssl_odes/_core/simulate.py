@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -41,11 +42,13 @@ def bind(system: System, values: dict[str, Any], dtype: Any = None) -> Values:
         value = values.get(parameter.name, parameter.default)
         if value is REQUIRED:
             raise TypeError(f"{system.name} missing required parameter {parameter.name!r} ({parameter.describe()})")
-        if value is not None:
+        if value is not None or parameter.default is not None:
+            # None means "unset" only for a parameter whose default is None; elsewhere it is a bad value.
             value = _p.validate(parameter.name, value, parameter.domain)
         (given if parameter.batched else settings)[parameter.name] = value
     numeric = {k: v for k, v in given.items() if v is not None}
-    full, batch_shape = _p.broadcast(numeric) if numeric else ({}, ())
+    core = {p.name: p.core_ndim for p in system.parameters}
+    full, batch_shape = _p.broadcast(numeric, core) if numeric else ({}, ())
     bound = Values(params=full, settings=settings, given=numeric, batch_shape=batch_shape, dtype=dtype)
     filled = system.check(bound)
     if filled:
@@ -55,13 +58,20 @@ def bind(system: System, values: dict[str, Any], dtype: Any = None) -> Values:
             if given.get(name) is not None or not parameter.batched:
                 raise ValueError(f"system {system.name!r} can only fill unset batched parameters; got {name!r}")
             numeric[name] = _p.validate(name, value, parameter.domain)
-        full, batch_shape = _p.broadcast(numeric)
+        full, batch_shape = _p.broadcast(numeric, core)
         bound = Values(params=full, settings=settings, given=numeric, batch_shape=batch_shape, dtype=dtype)
     return bound
 
 
-def _flatten(tree: Any, batch_ndim: int, n: int) -> Any:
-    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).reshape((n,) + jnp.shape(leaf)[batch_ndim:]), tree)
+def _flatten(tree: Any, batch_ndim: int, n: int, batch_shape: tuple[int, ...] = ()) -> Any:
+    def flatten(leaf):
+        leaf = jnp.asarray(leaf)
+        if leaf.shape[:batch_ndim] != tuple(batch_shape):
+            raise ValueError(f"a declared state or argument leaf must have the batch shape {tuple(batch_shape)} first; "
+                             f"got a leaf of shape {leaf.shape} (build it with values.batch(...) or the broadcast parameters)")
+        return leaf.reshape((n,) + leaf.shape[batch_ndim:])
+
+    return jax.tree_util.tree_map(flatten, tree)
 
 
 def simulate(
@@ -119,6 +129,10 @@ def simulate(
     save_fn = system.save(settings) if system.save is not None else None
     y0 = system.initial_state(bound_values)
     args = system.args(bound_values)
+    if system.save_args is not None:
+        # Inputs of the diagnostics only (Theorem 1's constant, ...) travel beside the flow's args.
+        args = (args, system.save_args(bound_values))
+        field, save_fn = _flow_part(field), _with_save_args(save_fn)
     batch_shape = bound_values.batch_shape
     batch_ndim = len(batch_shape)
     n = math.prod(batch_shape)
@@ -136,7 +150,7 @@ def simulate(
         times = dt * np.arange(0, steps + 1, save_every, dtype=np.float64)
         from .discrete import iterate_map
 
-        ys, status = iterate_map(field, _flatten(_cast(y0, dtype), batch_ndim, n), _flatten(_cast(args, dtype), batch_ndim, n),
+        ys, status = iterate_map(field, _flatten(_cast(y0, dtype), batch_ndim, n, batch_shape), _flatten(_cast(args, dtype), batch_ndim, n, batch_shape),
                                  t_step=dt, num_saves=steps // save_every, save_every=save_every, bound=resolved.bound,
                                  save_fn=save_fn)
         num_steps = jnp.full((n,), steps, jnp.int32)
@@ -148,7 +162,7 @@ def simulate(
         grid = _p.time_grid(t1, num_points, ts, default_t1=system.t1, default_num_points=system.num_points, dtype=dtype)
         from .batching import integrate
 
-        solution = integrate(field, _flatten(y0, batch_ndim, n), _flatten(args, batch_ndim, n), grid, dtype=dtype,
+        solution = integrate(field, _flatten(y0, batch_ndim, n, batch_shape), _flatten(args, batch_ndim, n, batch_shape), grid, dtype=dtype,
                              options=resolved, save_fn=save_fn)
         ys, status, num_steps = solution.ys, solution.status, solution.num_steps
         run_settings = resolved.settings()
@@ -169,11 +183,38 @@ def simulate(
         variables=variables,
         status=unflatten(status),
         num_steps=unflatten(num_steps),
-        params={name: bound_values.given[name] for name in recorded if name in bound_values.given},
+        params=_recorded(bound_values, recorded),
         flow=system.flow_name(bound_values) if system.flow_name is not None else system.name,
         dtype=np.dtype(dtype).name,
         settings=tuple(sorted(run_settings.items())),
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _flow_part(field):
+    def flow(t, y, args):
+        return field(t, y, args[0])
+
+    return flow
+
+
+@functools.lru_cache(maxsize=None)
+def _with_save_args(save_fn):
+    def save(t, y, args):
+        return save_fn(t, y, args[0], args[1])
+
+    return save
+
+
+def _recorded(values: Values, names: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters a result records: batched ones as given, and named scalar settings (``lr``)."""
+    out = {}
+    for name in names:
+        if name in values.given:
+            out[name] = values.given[name]
+        elif isinstance(values.settings.get(name), (int, float)) and not isinstance(values.settings[name], bool):
+            out[name] = np.asarray(values.settings[name])
+    return out
 
 
 def _cast(tree: Any, dtype: np.dtype) -> Any:

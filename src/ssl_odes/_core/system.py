@@ -55,6 +55,10 @@ class Parameter:
     def batched(self) -> bool:
         return self.domain.batched
 
+    @property
+    def core_ndim(self) -> int:
+        return getattr(self.domain, "core_ndim", 0) if self.batched else 0
+
     def describe(self) -> str:
         default = "" if self.default is REQUIRED else f" (default {self.default!r})"
         return f"{self.domain.describe(self.name)}{default}: {self.doc}"
@@ -109,7 +113,10 @@ class System:
             ``[*batch, time, ...]``) to named variables. Default: the saved pytree itself if it
             is a dict, else ``{"y": saved}``.
         save: ``settings -> save_fn(t, y, args)`` or None: what is saved at each output time
-            instead of the state (diagnostics of a large state).
+            instead of the state (diagnostics of a large state). With ``save_args`` it is
+            ``save_fn(t, y, args, save_args)``.
+        save_args: ``values -> pytree`` (leaves ``[*batch, ...]``) of inputs only the
+            diagnostics need (Theorem 1's constant): they stay out of the flow's ``args``.
         check: ``values -> None | dict``, cross-parameter checks (raise ``ValueError`` naming
             them); may return ``{name: value}`` for batched parameters left unset, which are then
             validated and broadcast like the given ones (``tau0 = 0`` unless SimSiam).
@@ -132,6 +139,7 @@ class System:
     field: Callable[[Mapping[str, Any]], Callable[..., Any]]
     outputs: Callable[[Any, Values], Mapping[str, Any]] | None = None
     save: Callable[[Mapping[str, Any]], Callable[..., Any] | None] | None = None
+    save_args: Callable[[Values], Any] | None = None
     check: Callable[[Values], Mapping[str, Any] | None] = _none
     extra_settings: Callable[[Values], Mapping[str, Any]] | None = None
     record: Callable[[Values], tuple[str, ...]] | None = None

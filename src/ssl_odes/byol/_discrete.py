@@ -34,37 +34,114 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
-from .. import _params
-from .._core.discrete import check_map_options, iterate_map
-from .._core.trajectory import Trajectory
+from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Flag, Interval, Parameter, System, Trajectory, Values, register, simulate
 
-__all__ = ["byol_sgd_step", "simsiam_sgd_step", "simulate_byol_modes_discrete"]
+POSITIVE_SCALAR = Interval(0.0, float("inf"), lower_closed=False, scalar=True)
+
+__all__ = ["BYOL_MODES_DISCRETE", "SGDParameters", "byol_sgd_step", "simsiam_sgd_step", "simulate_byol_modes_discrete"]
 
 
-def byol_sgd_step(weights: jnp.ndarray, args: tuple) -> jnp.ndarray:
-    """One SGD step of scalar BYOL on ``weights = (W_p, W, W_a)`` (last axis) with its EMA update.
+class SGDParameters(eqx.Module):
+    """Arguments of :func:`byol_sgd_step` / :func:`simsiam_sgd_step`.
 
-    ``args = (lr, gamma_ema, alpha_p, eta, sigma2, ema_uses_new_weights)``, the last a 0/1 array.
+    ``ema_uses_new_weights`` is 0 or 1 (as a number, so one compiled map serves both).
     """
-    lr, gamma, alpha_p, eta, sigma2, new_weights = args
+
+    lr: Float[Array, "*batch"]
+    gamma_ema: Float[Array, "*batch"]
+    alpha_p: Float[Array, "*batch"]
+    eta: Float[Array, "*batch"]
+    sigma2: Float[Array, "*batch"]
+    ema_uses_new_weights: Float[Array, "*batch"]
+
+
+def byol_sgd_step(t: Any, weights: Float[Array, "*batch 3"], args: SGDParameters) -> Float[Array, "*batch 3"]:
+    """One SGD step of scalar BYOL on ``weights = (W_p, W, W_a)`` (last axis) with its EMA update."""
     w_p, w, w_a = weights[..., 0], weights[..., 1], weights[..., 2]
-    g = w_a - (1.0 + sigma2) * w_p * w
-    w_p_next = w_p + lr * (alpha_p * g * w - eta * w_p)
-    w_next = w + lr * (w_p * g - eta * w)
-    averaged = jnp.where(new_weights, w_next, w)
-    w_a_next = gamma * w_a + (1.0 - gamma) * averaged
+    g = w_a - (1.0 + args.sigma2) * w_p * w
+    w_p_next = w_p + args.lr * (args.alpha_p * g * w - args.eta * w_p)
+    w_next = w + args.lr * (w_p * g - args.eta * w)
+    averaged = jnp.where(args.ema_uses_new_weights > 0, w_next, w)
+    w_a_next = args.gamma_ema * w_a + (1.0 - args.gamma_ema) * averaged
     return jnp.stack([w_p_next, w_next, w_a_next], axis=-1)
 
 
-def simsiam_sgd_step(weights: jnp.ndarray, args: tuple) -> jnp.ndarray:
+def simsiam_sgd_step(t: Any, weights: Float[Array, "*batch 2"], args: SGDParameters) -> Float[Array, "*batch 2"]:
     """One SGD step of scalar SimSiam (``W_a == W``, stop-gradient) on ``weights = (W_p, W)``."""
-    lr, _, alpha_p, eta, sigma2, _ = args
     w_p, w = weights[..., 0], weights[..., 1]
-    g = w - (1.0 + sigma2) * w_p * w
-    return jnp.stack([w_p + lr * (alpha_p * g * w - eta * w_p), w + lr * (w_p * g - eta * w)], axis=-1)
+    g = w - (1.0 + args.sigma2) * w_p * w
+    return jnp.stack([w_p + args.lr * (args.alpha_p * g * w - args.eta * w_p),
+                      w + args.lr * (w_p * g - args.eta * w)], axis=-1)
+
+
+def _check(values: Values):
+    simsiam = values.settings["simsiam"]
+    tau0 = values.given.get("tau0")
+    if simsiam and tau0 is not None and not np.all(np.asarray(tau0) == 1.0):
+        raise ValueError(f"tau0 is fixed at 1 when simsiam=True (SimSiam's W_a = W); leave it unset or 1, got tau0={tau0!r}")
+    if not simsiam and tau0 is None:
+        return {"tau0": 0.0}
+    return None
+
+
+def _initial_weights(values: Values):
+    w0 = jnp.sqrt(values["s0"])
+    columns = [values["p0"], w0] if values["simsiam"] else [values["p0"], w0, values["tau0"] * w0]
+    return jnp.stack(columns, axis=-1)
+
+
+def _sgd_args(values: Values):
+    shape = values.batch_shape
+    gamma = np.zeros(shape) if values["simsiam"] else values["gamma_ema"]
+    return SGDParameters(lr=np.full(shape, values["lr"]), gamma_ema=gamma, alpha_p=values["alpha_p"],
+                         eta=values["eta"], sigma2=values["sigma2"],
+                         ema_uses_new_weights=np.full(shape, float(values["ema_uses_new_weights"])))
+
+
+def _outputs(ys, values: Values):
+    p, w = ys[..., 0], ys[..., 1]
+    if values["simsiam"]:
+        tau = jnp.where(jnp.isnan(p), jnp.nan, 1.0).astype(p.dtype)
+    else:
+        tau = ys[..., 2] / w
+        tau = jnp.where(jnp.isfinite(tau), tau, jnp.nan)  # W exactly 0: the ratio does not exist
+    return {"p": p, "s": w**2, "tau": tau}
+
+
+#: The declaration of one finite SGD step on a BYOL / SimSiam eigen-mode (discrete 002 Eqs 11-13).
+BYOL_MODES_DISCRETE = register(System(
+    name="byol_modes_discrete",
+    paper="002 Eqs 2-4 / 11-13 with a finite step",
+    summary="SGD with step lr (and EMA) on one BYOL / SimSiam eigen-mode, at flow time t = lr * step",
+    parameters=(
+        Parameter("p0", REAL, REQUIRED, "initial predictor eigenvalue W_p(0)"),
+        Parameter("s0", POSITIVE, REQUIRED, "initial eigenvalue of F, W(0) = sqrt(s0) (> 0: tau = W_a / W)"),
+        Parameter("tau0", REAL, None, "initial W_a / W (default 0; 1 with simsiam)"),
+        Parameter("lr", POSITIVE_SCALAR, REQUIRED, "learning rate (one for the batch: it sets the time axis)"),
+        Parameter("gamma_ema", Interval(0.0, 1.0, upper_closed=False), 0.996,
+                  "EMA decay, beta = (1 - gamma_ema) / lr (unused with simsiam)"),
+        Parameter("alpha_p", POSITIVE, 1.0, "predictor learning-rate ratio"),
+        Parameter("eta", NONNEGATIVE, 0.0, "weight decay per unit flow time (weight_decay / lr)"),
+        Parameter("sigma2", NONNEGATIVE, 0.0, "isotropic augmentation variance"),
+        Parameter("simsiam", Flag(), False, "SimSiam (W_a == W, tau == 1) instead of BYOL"),
+        Parameter("ema_uses_new_weights", Flag(), False, "average the updated W into W_a (BYOL code) instead of the current one"),
+    ),
+    initial_state=_initial_weights,
+    args=_sgd_args,
+    field=lambda settings: simsiam_sgd_step if settings["simsiam"] else byol_sgd_step,
+    outputs=_outputs,
+    check=_check,
+    record=lambda v: ("lr", "p0", "s0", "alpha_p", "eta", "sigma2") + (() if v["simsiam"] else ("tau0", "gamma_ema")),
+    flow_name=lambda v: "simsiam_modes_discrete" if v["simsiam"] else "byol_modes_discrete",
+    discrete=True,
+    time_step=lambda v: v["lr"],
+    example={"p0": [0.2, 0.8], "s0": 0.5, "lr": 0.01, "gamma_ema": 0.99},
+))
 
 
 def simulate_byol_modes_discrete(
@@ -81,8 +158,7 @@ def simulate_byol_modes_discrete(
     simsiam: bool = False,
     ema_uses_new_weights: bool = False,
     save_every: int = 1,
-    bound: float | None = None,
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Iterate SGD with step ``lr`` on one BYOL / SimSiam eigen-mode (the discrete 002 Eqs 11-13).
 
@@ -110,8 +186,8 @@ def simulate_byol_modes_discrete(
         ema_uses_new_weights: average the updated ``W`` into ``W_a`` (BYOL code) instead of the
             current one (000 Eq 134). Either way the map is first order in ``lr``.
         save_every: save every ``save_every``-th step.
-        bound: a run with a weight beyond ``bound`` stops with status ``BLOWUP``.
-        dtype: ``float32`` or ``float64``; default JAX's default float.
+        **run: ``bound`` (a run with a weight beyond ``bound``, or an overflow, stops with status
+            ``BLOWUP``), ``options``, ``dtype``.
 
     Returns:
         A :class:`~ssl_odes.Trajectory` with ``t = lr * step`` ``[time]``; ``p``, ``s``, ``tau``
@@ -128,52 +204,9 @@ def simulate_byol_modes_discrete(
         >>> bool(np.max(np.abs(disc.p - flow.p)) < 0.01)   # O(lr) apart
         True
     """
-    simsiam = _params.check_flag("simsiam", simsiam)
-    ema_uses_new_weights = _params.check_flag("ema_uses_new_weights", ema_uses_new_weights)
-    if simsiam and tau0 is not None:
-        raise ValueError(f"tau0 is fixed at 1 when simsiam=True; leave tau0 unset (got tau0={tau0!r})")
-    tau0 = 0.0 if tau0 is None else tau0
-    dtype = _params.resolve_dtype(dtype)
-    lr = _params.check_scalar("lr", lr)
-    steps, save_every, bound = check_map_options(steps, save_every, bound, dtype)
-    given = {"p0": p0, "alpha_p": alpha_p, "eta": eta, "sigma2": sigma2}
-    if simsiam:
-        _params.check_real("gamma_ema", gamma_ema)
-    else:
-        given.update(tau0=tau0, gamma_ema=gamma_ema)
-    params = _params.check_parameters(**given)
-    params["s0"] = _params.check_real("s0", s0, _params.POSITIVE)
-    full, batch_shape = _params.broadcast_parameters(params)
+    return simulate(BYOL_MODES_DISCRETE, p0=p0, s0=s0, tau0=tau0, lr=lr, gamma_ema=gamma_ema, alpha_p=alpha_p,
+                    eta=eta, sigma2=sigma2, simsiam=simsiam, ema_uses_new_weights=ema_uses_new_weights,
+                    steps=steps, save_every=save_every, **run)
 
-    w0 = np.sqrt(full["s0"])
-    columns = [full["p0"], w0] if simsiam else [full["p0"], w0, full["tau0"] * w0]
-    weights0 = jnp.asarray(np.stack(columns, axis=-1), dtype)
-    gamma = np.zeros(batch_shape) if simsiam else full["gamma_ema"]
-    args = tuple(
-        jnp.asarray(value, dtype)
-        for value in (lr, gamma, full["alpha_p"], full["eta"], full["sigma2"], float(ema_uses_new_weights))
-    )
-    ys, status = iterate_map(
-        simsiam_sgd_step if simsiam else byol_sgd_step, weights0, args,
-        num_saves=steps // save_every, save_every=save_every, bound=bound, batch_ndim=len(batch_shape),
-    )
-    p, w = ys[..., 0], ys[..., 1]
-    if simsiam:
-        tau = jnp.where(jnp.isnan(p), jnp.nan, 1.0).astype(p.dtype)
-    else:
-        tau = ys[..., 2] / w
-        tau = jnp.where(jnp.isfinite(tau), tau, jnp.nan)  # W exactly 0: the ratio does not exist
-    steps_saved = np.arange(0, steps + 1, save_every)
-    return Trajectory(
-        t=jnp.asarray(lr * steps_saved, dtype),
-        variables={"p": p, "s": w**2, "tau": tau},
-        status=status,
-        num_steps=jnp.full(batch_shape, steps, jnp.int32),
-        params={"lr": np.asarray(lr), **params},
-        flow="simsiam_modes_discrete" if simsiam else "byol_modes_discrete",
-        dtype=np.dtype(dtype).name,
-        settings=(
-            ("bound", bound), ("ema_uses_new_weights", ema_uses_new_weights), ("save_every", save_every),
-            ("simsiam", simsiam),
-        ),
-    )
+
+simulate_byol_modes_discrete.system = BYOL_MODES_DISCRETE

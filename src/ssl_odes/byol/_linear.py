@@ -83,20 +83,24 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 from .. import _params
 from .._core import matrices as _matrices
 from . import _directpred
 from ._directpred import _scalar
-from .._core.options import DEFAULT_MAX_STEPS
-from .._simulate import run_flow
+from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Choice, Flag, Matrix, Parameter, System, Values, register, simulate
 from ._modes import DEFAULT_NUM_POINTS, DEFAULT_T1
 from .._core.trajectory import Trajectory
 
 __all__ = [
+    "BYOL_LINEAR",
+    "LinearFlowArgs",
+    "BYOL_REDUCED",
     "VARIANTS",
     "vector_field",
     "reduced_flow_vector_field",
@@ -200,7 +204,7 @@ def _spectral_diagnostics(F, Wp, args, isotropic, tau):
         "commutator": _fro(_commutator(F, Wp)),
     }
     if isotropic:
-        K = _k_matrix(F, Wp, args["alpha_p"], args["eta"], args["sigma2"], tau)
+        K = _k_matrix(F, Wp, args.alpha_p, args.eta, args.sigma2, tau)
         out["k_min"] = jnp.linalg.eigh(K)[0][..., 0]
     return out
 
@@ -212,11 +216,11 @@ def _spectral_diagnostics(F, Wp, args, isotropic, tau):
 
 def _times_S(M, args, isotropic):
     """``M (X + X')``; ``(1 + sigma2) M`` for isotropic data (no n1 x n1 product)."""
-    return (1.0 + args["sigma2"]) * M if isotropic else M @ args["S"]
+    return (1.0 + args.sigma2) * M if isotropic else M @ args.S
 
 
 def _times_X(M, args, isotropic):
-    return M if isotropic else M @ args["X"]
+    return M if isotropic else M @ args.X
 
 
 def _correlation(W, args, isotropic):
@@ -228,7 +232,7 @@ def _predictor(y, args, variant, isotropic):
     if variant == "no_predictor":
         return jnp.eye(y["W"].shape[-2], dtype=y["W"].dtype)
     if variant == "directpred":
-        return _directpred._predictor(_correlation(y["W"], args, isotropic), args["eps"], args["c_shift"])
+        return _directpred._predictor(_correlation(y["W"], args, isotropic), args.eps, args.c_shift)
     return y["Wp"]
 
 
@@ -236,7 +240,7 @@ def _target(y, args, variant):
     if variant in _HAS_TARGET:
         return y["Wa"]
     if variant == "proportional_ema":
-        return args["tau"] * y["W"]
+        return args.tau * y["W"]
     return y["W"]
 
 
@@ -248,6 +252,28 @@ def _loss_without_stopgrad(W, Wp, args, isotropic):
         - jnp.sum(A * _times_X(W, args, isotropic))
         + 0.5 * jnp.sum(W * _times_S(W, args, isotropic))
     )
+
+
+class LinearFlowArgs(eqx.Module):
+    """Arguments of the linear flows (002 Eqs 2-4, 7), one trajectory's or ``[*batch]``-leading.
+
+    Scalars ``alpha_p``, ``beta``, ``eta``, ``tau``, ``eps``, ``c_shift`` (a variant's unused ones
+    are neutral placeholders), and the data: ``sigma2`` (isotropic: ``X = I``, ``X' = sigma2 I``)
+    or the matrices ``X`` and ``S = X + X'``. ``args["eta"]`` works as well as ``args.eta``.
+    """
+
+    alpha_p: Float[Array, "*batch"] = 1.0
+    beta: Float[Array, "*batch"] = 0.0
+    eta: Float[Array, "*batch"] = 0.0
+    tau: Float[Array, "*batch"] = 1.0
+    eps: Float[Array, "*batch"] = 0.0
+    c_shift: Float[Array, "*batch"] = 0.0
+    sigma2: Float[Array, "*batch"] | None = None
+    X: Float[Array, "*batch n1 n1"] | None = None
+    S: Float[Array, "*batch n1 n1"] | None = None
+
+    def __getitem__(self, name: str):
+        return getattr(self, name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -262,7 +288,7 @@ def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotr
 
     >>> import jax.numpy as jnp
     >>> f = vector_field("simsiam")
-    >>> args = dict(alpha_p=1.0, beta=0.0, eta=0.0, tau=1.0, eps=0.0, c_shift=0.0, sigma2=0.0)
+    >>> args = LinearFlowArgs(alpha_p=1.0, sigma2=0.0)
     >>> dy = f(0.0, {"W": jnp.eye(2), "Wp": 0.5 * jnp.eye(2)}, args)
     >>> [float(v) for v in jnp.diag(dy["Wp"])]  # dWp = alpha_p (-Wp W + W) W^T = 0.5 I
     [0.5, 0.5]
@@ -273,20 +299,20 @@ def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotr
         W = y["W"]
         Wp = _predictor(y, args, variant, isotropic)
         Wa = _target(y, args, variant)
-        eta = args["eta"]
+        eta = args.eta
         dy = {}
         if variant == "no_stopgrad":
             grad_W, grad_Wp = jax.grad(_loss_without_stopgrad, argnums=(0, 1))(W, Wp, args, isotropic)
             dy["W"] = -grad_W - eta * W
-            dWp = -args["alpha_p"] * grad_Wp - eta * Wp
+            dWp = -args.alpha_p * grad_Wp - eta * Wp
         else:
             G = -Wp @ _times_S(W, args, isotropic) + _times_X(Wa, args, isotropic)
             dy["W"] = _t(Wp) @ G - eta * W
-            dWp = args["alpha_p"] * G @ _t(W) - eta * Wp if variant in _TRAINS_PREDICTOR else None
+            dWp = args.alpha_p * G @ _t(W) - eta * Wp if variant in _TRAINS_PREDICTOR else None
         if variant in _TRAINS_PREDICTOR:
             dy["Wp"] = _sym(dWp) if symmetric_predictor else dWp
         if variant in _HAS_TARGET:
-            dy["Wa"] = args["beta"] * (W - Wa)
+            dy["Wa"] = args.beta * (W - Wa)
         return dy
 
     return field
@@ -294,15 +320,15 @@ def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotr
 
 @functools.lru_cache(maxsize=None)
 def _save_function(variant: str, isotropic: bool, save_matrices: bool):
-    def save(t, y, args):
+    def save(t, y, args, save_args):
         W = y["W"]
         Wp = _predictor(y, args, variant, isotropic)
         if variant in _HAS_TARGET:
             tau = _safe_divide(jnp.sum(y["Wa"] * W), jnp.sum(W * W))
         else:
-            tau = args["tau"]
+            tau = args.tau
         out = _spectral_diagnostics(_correlation(W, args, isotropic), Wp, args, isotropic, tau)
-        out["invariant_residual"] = _invariant_residual(W, Wp, t, args["C"], args["alpha_p"], args["eta"])
+        out["invariant_residual"] = _invariant_residual(W, Wp, t, save_args["C"], args.alpha_p, args.eta)
         out["W_norm"] = _fro(W)
         if variant in _HAS_TARGET:
             out["tau"] = tau
@@ -316,27 +342,149 @@ def _save_function(variant: str, isotropic: bool, save_matrices: bool):
     return save
 
 
-def _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver):
-    """Validated ``(save, dtype, output grid, solver options)`` shared by both simulators."""
-    save = _params.check_choice("save", save, SAVE_MODES)
-    dtype = _params.resolve_dtype(dtype)
-    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
-    return save, dtype, grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
-
-
-def _check_data(X: Any, Xp: Any, sigma2: Any, n1: int) -> tuple[bool, dict[str, np.ndarray]]:
-    """Isotropic (``sigma2``) or general (``X``, ``X'``) data, validated: ``(isotropic, data)``."""
-    if sigma2 is not None and (X is not None or Xp is not None):
+def _linear_check(values: Values):
+    """Cross-parameter rules of 002 Lemma 1's variants (which state exists, which data are given)."""
+    s = values.settings
+    variant, W0 = s["variant"], s["W0"]
+    n2, n1 = W0.shape
+    if variant in _TRAINS_PREDICTOR:
+        if s["Wp0"] is None:
+            raise ValueError(f"Wp0 (n2 x n2 = {n2} x {n2}) is required for variant={variant!r}; got Wp0=None")
+        context = f"(n2, n2) to match W0 of shape {W0.shape}"
+        if s["symmetric_predictor"]:
+            _matrices.check_symmetric("Wp0", s["Wp0"], n2, context + " (symmetric_predictor=True)")
+        else:
+            _matrices.check_matrix("Wp0", s["Wp0"], (n2, n2), context)
+    elif s["Wp0"] is not None:
+        raise ValueError(
+            f"Wp0 must be left unset for variant={variant!r} (W_p is "
+            f"{'the identity' if variant == 'no_predictor' else 'a function of F (Eq 18)'}); got an array"
+        )
+    if variant in _HAS_TARGET:
+        if s["Wa0"] is not None:
+            _matrices.check_matrix("Wa0", s["Wa0"], (n2, n1), "of W0")
+    elif s["Wa0"] is not None:
+        raise ValueError(f"Wa0 must be left unset for variant={variant!r}, which ties W_a to W; got an array")
+    sigma2 = values.given.get("sigma2")
+    isotropic = s["X"] is None and s["Xp"] is None
+    if sigma2 is not None and not isotropic:
         raise ValueError(
             "give either sigma2 (isotropic data: X = I, X' = sigma2 I) or the matrices X and/or Xp, not both; "
             f"got sigma2={sigma2!r} and X/Xp"
         )
-    if X is None and Xp is None:
-        return True, {"sigma2": _params.check_real("sigma2", 0.0 if sigma2 is None else sigma2)}
     context = f"(n1, n1) with n1 = W0.shape[1] = {n1}"
-    X = np.eye(n1) if X is None else _matrices.check_psd("X", X, n1, context)
-    Xp = np.zeros((n1, n1)) if Xp is None else _matrices.check_psd("Xp", Xp, n1, context)
-    return False, {"X": X, "S": X + Xp}
+    for name in ("X", "Xp"):
+        if s[name] is not None:
+            _matrices.check_psd(name, s[name], n1, context)
+    return {"sigma2": 0.0} if isotropic and sigma2 is None else None
+
+
+def _isotropic(settings) -> bool:
+    return settings["X"] is None and settings["Xp"] is None
+
+
+def _data(settings) -> dict[str, np.ndarray]:
+    n1 = settings["W0"].shape[1]
+    X = np.eye(n1) if settings["X"] is None else _matrices.check_psd("X", settings["X"])
+    Xp = np.zeros((n1, n1)) if settings["Xp"] is None else _matrices.check_psd("Xp", settings["Xp"])
+    return {"X": X, "S": X + Xp}
+
+
+def _linear_initial_state(values: Values):
+    s = values.settings
+    y0 = {"W": values.batch(s["W0"])}
+    if s["variant"] in _TRAINS_PREDICTOR:
+        Wp0 = s["Wp0"]
+        y0["Wp"] = values.batch(0.5 * (Wp0 + Wp0.T) if s["symmetric_predictor"] else Wp0)
+    if s["variant"] in _HAS_TARGET:
+        y0["Wa"] = values.batch(s["W0"] if s["Wa0"] is None else s["Wa0"])
+    return y0
+
+
+def _linear_args(values: Values):
+    shape = values.batch_shape
+    scalars = {name: (values.params[name] if name in values.params else np.full(shape, placeholder))
+               for name, placeholder in (("alpha_p", 1.0), ("beta", 0.0), ("eta", 0.0), ("tau", 1.0), ("eps", 0.0),
+                                         ("c_shift", 0.0))}
+    if _isotropic(values.settings):
+        return LinearFlowArgs(**scalars, sigma2=values["sigma2"])
+    data = _data(values.settings)
+    return LinearFlowArgs(**scalars, X=values.batch(data["X"]), S=values.batch(data["S"]))
+
+
+def _linear_save_args(values: Values):
+    """Theorem 1's constant ``C = W0 W0^T - Wp0^T Wp0 / alpha_p`` with the variant's ``W_p(0)``."""
+    s = values.settings
+    W0, variant = s["W0"], s["variant"]
+    n2 = W0.shape[0]
+    if variant in _TRAINS_PREDICTOR:
+        predictor0 = 0.5 * (s["Wp0"] + s["Wp0"].T) if s["symmetric_predictor"] else s["Wp0"]
+    elif variant == "no_predictor":
+        predictor0 = np.eye(n2)
+    else:
+        X = None if _isotropic(s) else _data(s)["X"]
+        F0 = W0 @ (W0.T if X is None else X @ W0.T)
+        eps = np.broadcast_to(values.params.get("eps", 0.0), values.batch_shape)
+        c_shift = np.broadcast_to(values.params.get("c_shift", 0.0), values.batch_shape)
+        predictor0 = np.asarray(_directpred._predictor(jnp.asarray(F0), eps[..., None], c_shift[..., None]))
+    alpha_p = jnp.asarray(values["alpha_p"])[..., None, None]
+    C = W0 @ W0.T - jnp.swapaxes(jnp.asarray(predictor0), -1, -2) @ jnp.asarray(predictor0) / alpha_p
+    return {"C": jnp.broadcast_to(C, values.batch_shape + (n2, n2))}
+
+
+def _linear_record(values: Values) -> tuple[str, ...]:
+    variant = values["variant"]
+    names = ["alpha_p", "eta"]
+    names += ["beta"] if variant in _HAS_TARGET else []
+    names += ["tau"] if variant == "proportional_ema" else []
+    names += ["eps", "c_shift"] if variant == "directpred" else []
+    names += ["sigma2"] if _isotropic(values.settings) else []
+    return tuple(names)
+
+
+def _linear_settings(values: Values) -> dict[str, Any]:
+    n2, n1 = values["W0"].shape
+    return {"data": "isotropic" if _isotropic(values.settings) else "general", "n1": n1, "n2": n2}
+
+
+_W0_DOC = "a finite real n2 x n1 matrix"
+
+#: The declaration of 002 Lemma 1 (Eqs 2-4), its variants and Theorem 1-3 diagnostics.
+BYOL_LINEAR = register(System(
+    name="byol_linear",
+    paper="002 Lemma 1, Eqs 2-6, Theorems 1-3",
+    summary="linear BYOL / SimSiam gradient flow of W, W_p, W_a with its variants and eigenspace diagnostics",
+    parameters=(
+        Parameter("W0", Matrix(_W0_DOC), REQUIRED, "initial online weights W(0), n2 x n1"),
+        Parameter("Wp0", Matrix("a finite real n2 x n2 matrix"), None, "initial predictor W_p(0) (variants that train it)"),
+        Parameter("Wa0", Matrix("a finite real n2 x n1 matrix"), None, "initial target W_a(0) (byol, directpred; default W0)"),
+        Parameter("X", Matrix("a symmetric PSD n1 x n1 matrix"), None, "data correlation E[xbar xbar^T] (default I)"),
+        Parameter("Xp", Matrix("a symmetric PSD n1 x n1 matrix"), None, "augmentation covariance E_x[Var(x'|x)] (default 0)"),
+        Parameter("sigma2", NONNEGATIVE, None, "isotropic data X = I, X' = sigma2 I (default 0 without X, Xp)"),
+        Parameter("alpha_p", POSITIVE, 1.0, "predictor learning-rate ratio"),
+        Parameter("beta", NONNEGATIVE, 0.4, "EMA rate (1 - gamma_ema) / lr (byol, directpred)"),
+        Parameter("eta", NONNEGATIVE, 0.0, "weight decay / lr"),
+        Parameter("variant", Choice(VARIANTS), "byol", "which flow of 002 Sec 2 / Thm 2"),
+        Parameter("symmetric_predictor", Flag(), False, "Assumption 3: symmetric W_p(0) and symmetrised flow"),
+        Parameter("tau", REAL, 1.0, "the constant ratio W_a = tau W of proportional_ema"),
+        Parameter("eps", NONNEGATIVE, 0.1, "DirectPred's eps of Eq 18 (>= 0; the paper's 0.1)"),
+        Parameter("c_shift", REAL, 0.0, "DirectPred's c_j of Table 7"),
+        Parameter("save", Choice(SAVE_MODES), "all", "save the matrices with the diagnostics, or the diagnostics only"),
+    ),
+    initial_state=_linear_initial_state,
+    args=_linear_args,
+    field=lambda s: vector_field(s["variant"], s["symmetric_predictor"] and s["variant"] in _TRAINS_PREDICTOR,
+                                 _isotropic(s)),
+    save=lambda s: _save_function(s["variant"], _isotropic(s), s["save"] == "all"),
+    save_args=_linear_save_args,
+    check=_linear_check,
+    record=_linear_record,
+    extra_settings=_linear_settings,
+    flow_name=lambda v: "byol_linear",
+    t1=DEFAULT_T1,
+    num_points=DEFAULT_NUM_POINTS,
+    example={"W0": 0.5 * np.eye(3, 2) + 0.1, "Wp0": 0.3 * np.eye(3), "sigma2": [0.0, 0.1], "eta": 0.01},
+))
 
 
 def simulate_byol_linear(
@@ -355,16 +503,8 @@ def simulate_byol_linear(
     tau: Any = 1.0,
     eps: Any = 0.1,
     c_shift: Any = 0.0,
-    t1: float | None = None,
-    num_points: int | None = None,
-    ts: Any = None,
     save: str = "all",
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    bound: float | None = None,
-    solver: str = "tsit5",
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Integrate the linear BYOL / SimSiam gradient flow of 002 Lemma 1 (Eqs 2-4) or a variant.
 
@@ -395,8 +535,8 @@ def simulate_byol_linear(
         t1, num_points, ts: output grid (defaults ``t1 = 100``, ``num_points = 1001``).
         save: ``"all"`` saves ``W``, ``Wp`` (and ``Wa`` where it is a state) with the
             diagnostics; ``"diagnostics"`` saves the diagnostics only (memory flat in n).
-        rtol, atol, max_steps, bound, solver, dtype: integrator options (as in
-            :func:`ssl_odes.simulate_byol_modes`).
+        **run: output grid, ``options`` (or its shortcuts) and ``dtype``, as in
+            :func:`ssl_odes.simulate`.
 
     Scalar parameters may be arrays; they broadcast with NumPy rules into a batch of runs from
     the same initial matrices. Parameters a variant does not use are validated but not recorded.
@@ -417,94 +557,12 @@ def simulate_byol_linear(
         >>> bool(np.all(res.invariant_residual < 1e-6))  # Theorem 1
         True
     """
-    variant = _params.check_choice("variant", variant, VARIANTS)
-    symmetric_predictor = _params.check_flag("symmetric_predictor", symmetric_predictor)
-    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
+    return simulate(BYOL_LINEAR, W0=W0, Wp0=Wp0, Wa0=Wa0, X=X, Xp=Xp, sigma2=sigma2, alpha_p=alpha_p, beta=beta,
+                    eta=eta, variant=variant, symmetric_predictor=symmetric_predictor, tau=tau, eps=eps,
+                    c_shift=c_shift, save=save, **run)
 
-    W0 = _matrices.check_matrix("W0", W0)
-    n2, n1 = W0.shape
-    if variant in _TRAINS_PREDICTOR:
-        if Wp0 is None:
-            raise ValueError(f"Wp0 (n2 x n2 = {n2} x {n2}) is required for variant={variant!r}; got Wp0=None")
-        context = f"(n2, n2) to match W0 of shape {W0.shape}"
-        if symmetric_predictor:
-            Wp0 = _matrices.check_symmetric("Wp0", Wp0, n2, context + " (symmetric_predictor=True)")
-        else:
-            Wp0 = _matrices.check_matrix("Wp0", Wp0, (n2, n2), context)
-    elif Wp0 is not None:
-        raise ValueError(
-            f"Wp0 must be left unset for variant={variant!r} (W_p is "
-            f"{'the identity' if variant == 'no_predictor' else 'a function of F (Eq 18)'}); got an array"
-        )
-    if variant in _HAS_TARGET:
-        Wa0 = W0.copy() if Wa0 is None else _matrices.check_matrix("Wa0", Wa0, (n2, n1), "of W0")
-    elif Wa0 is not None:
-        raise ValueError(f"Wa0 must be left unset for variant={variant!r}, which ties W_a to W; got an array")
-    isotropic, data = _check_data(X, Xp, sigma2, n1)
 
-    scalars = _params.check_parameters(alpha_p=alpha_p, beta=beta, eta=eta, tau=tau, c_shift=c_shift)
-    scalars["eps"] = _params.check_real("eps", eps, _params.NONNEGATIVE)  # DirectPred's eps (Eq 18) is >= 0
-    recorded = ["alpha_p", "eta"]
-    recorded += ["beta"] if variant in _HAS_TARGET else []
-    recorded += ["tau"] if variant == "proportional_ema" else []
-    recorded += ["eps", "c_shift"] if variant == "directpred" else []
-    params = {name: scalars[name] for name in recorded}
-    if isotropic:
-        params["sigma2"] = data["sigma2"]
-    full, batch_shape = _params.broadcast_parameters(params)
-    # Parameters the variant does not use enter args as neutral placeholders (tau = 1: W_a = W).
-    for name, placeholder in (("beta", 0.0), ("tau", 1.0), ("eps", 0.0), ("c_shift", 0.0)):
-        full.setdefault(name, np.full(batch_shape, placeholder))
-
-    # Theorem 1's constant C = W0 W0^T - Wp0^T Wp0 / alpha_p, with the variant's W_p(0).
-    if variant in _TRAINS_PREDICTOR:
-        predictor0 = Wp0
-    elif variant == "no_predictor":
-        predictor0 = np.eye(n2)
-    else:
-        F0 = W0 @ (W0.T if isotropic else data["X"] @ W0.T)
-        predictor0 = np.asarray(
-            _directpred._predictor(jnp.asarray(F0), full["eps"][..., None], full["c_shift"][..., None])
-        )
-    C = W0 @ W0.T - np.swapaxes(predictor0, -1, -2) @ predictor0 / full["alpha_p"][..., None, None]
-
-    def batch(matrix):
-        return np.broadcast_to(matrix, batch_shape + matrix.shape)
-
-    y0 = {"W": batch(W0)}
-    if variant in _TRAINS_PREDICTOR:
-        y0["Wp"] = batch(Wp0)
-    if variant in _HAS_TARGET:
-        y0["Wa"] = batch(Wa0)
-    args = {name: full[name] for name in ("alpha_p", "beta", "eta", "tau", "eps", "c_shift")}
-    args["C"] = C
-    if isotropic:
-        args["sigma2"] = full["sigma2"]
-    else:
-        args["X"], args["S"] = batch(data["X"]), batch(data["S"])
-
-    return run_flow(
-        # the flag only changes variants that train W_p: share one compiled flow for the others
-        vector_field(variant, symmetric_predictor and variant in _TRAINS_PREDICTOR, isotropic),
-        y0,
-        args,
-        batch_shape=batch_shape,
-        ts=grid,
-        dtype=dtype,
-        outputs=dict,
-        params=params,
-        flow="byol_linear",
-        solver_options=solver_options,
-        settings={
-            "variant": variant,
-            "symmetric_predictor": symmetric_predictor,
-            "save": save,
-            "data": "isotropic" if isotropic else "general",
-            "n1": n1,
-            "n2": n2,
-        },
-        save_fn=_save_function(variant, isotropic, save == "all"),
-    )
+simulate_byol_linear.system = BYOL_LINEAR
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,28 +576,60 @@ def reduced_flow_vector_field(t, y, args):
     The anticommutators are formed as ``M + M^T``, so the rates are symmetric to the last bit.
 
     >>> import jax.numpy as jnp
-    >>> args = dict(alpha_p=1.0, eta=0.0, sigma2=0.0, tau=1.0)
+    >>> args = LinearFlowArgs(alpha_p=1.0, eta=0.0, sigma2=0.0, tau=1.0)
     >>> dy = reduced_flow_vector_field(0.0, {"F": jnp.eye(2), "Wp": jnp.eye(2)}, args)
     >>> float(jnp.abs(dy["F"]).max()), float(jnp.abs(dy["Wp"]).max())  # p = tau/(1+sigma2): fixed point
     (0.0, 0.0)
     """
     F, Wp = y["F"], y["Wp"]
-    a = 1.0 + args["sigma2"]
+    a = 1.0 + args.sigma2
     anti = _anticommutator(Wp, F)
-    dWp = -0.5 * args["alpha_p"] * a * anti + args["alpha_p"] * args["tau"] * F - args["eta"] * Wp
-    dF = -a * _anticommutator(_sym(Wp @ Wp), F) + args["tau"] * anti - 2.0 * args["eta"] * F
+    dWp = -0.5 * args.alpha_p * a * anti + args.alpha_p * args.tau * F - args.eta * Wp
+    dF = -a * _anticommutator(_sym(Wp @ Wp), F) + args.tau * anti - 2.0 * args.eta * F
     return {"F": dF, "Wp": dWp}
 
 
 @functools.lru_cache(maxsize=None)
 def _reduced_save_function(save_matrices: bool):
     def save(t, y, args):
-        out = _spectral_diagnostics(y["F"], y["Wp"], args, True, args["tau"])
+        out = _spectral_diagnostics(y["F"], y["Wp"], args, True, args.tau)
         if save_matrices:
             out.update(F=y["F"], Wp=y["Wp"])
         return out
 
     return save
+
+
+def _reduced_check(values: Values):
+    F0 = _matrices.check_psd("F0", values["F0"])
+    _matrices.check_symmetric("Wp0", values["Wp0"], F0.shape[0], f"(n, n) to match F0 of shape {F0.shape}")
+
+
+#: The declaration of 002 Eq 7 (the reduced flow of F and a symmetric W_p).
+BYOL_REDUCED = register(System(
+    name="byol_reduced",
+    paper="002 Eq 7, Theorem 3",
+    summary="reduced flow of F = W W^T and a symmetric predictor W_p (isotropic data, proportional EMA)",
+    parameters=(
+        Parameter("F0", Matrix("a symmetric PSD n x n matrix"), REQUIRED, "initial F = W X W^T"),
+        Parameter("Wp0", Matrix("a symmetric n x n matrix"), REQUIRED, "initial symmetric predictor"),
+        Parameter("alpha_p", POSITIVE, 1.0, "predictor learning-rate ratio"),
+        Parameter("eta", NONNEGATIVE, 0.0, "weight decay / lr"),
+        Parameter("sigma2", NONNEGATIVE, 0.0, "isotropic augmentation variance"),
+        Parameter("tau", REAL, 1.0, "the constant ratio W_a = tau W"),
+        Parameter("save", Choice(SAVE_MODES), "all", "save the matrices with the diagnostics, or the diagnostics only"),
+    ),
+    initial_state=lambda v: {"F": v.batch(0.5 * (v["F0"] + v["F0"].T)), "Wp": v.batch(0.5 * (v["Wp0"] + v["Wp0"].T))},
+    args=lambda v: LinearFlowArgs(alpha_p=v["alpha_p"], eta=v["eta"], sigma2=v["sigma2"], tau=v["tau"],
+                                  **{name: np.zeros(v.batch_shape) for name in ("beta", "eps", "c_shift")}),
+    field=lambda s: reduced_flow_vector_field,
+    save=lambda s: _reduced_save_function(s["save"] == "all"),
+    check=_reduced_check,
+    extra_settings=lambda v: {"n": v["F0"].shape[0]},
+    t1=DEFAULT_T1,
+    num_points=DEFAULT_NUM_POINTS,
+    example={"F0": np.diag([1.0, 0.2]), "Wp0": [[0.3, 0.1], [0.1, 0.2]], "eta": [0.0, 0.1]},
+))
 
 
 def simulate_reduced_flow(
@@ -550,16 +640,8 @@ def simulate_reduced_flow(
     eta: Any = 0.0,
     sigma2: Any = 0.0,
     tau: Any = 1.0,
-    t1: float | None = None,
-    num_points: int | None = None,
-    ts: Any = None,
     save: str = "all",
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    bound: float | None = None,
-    solver: str = "tsit5",
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Integrate the reduced flow of ``F = W W^T`` and a symmetric ``W_p`` (002 Eq 7).
 
@@ -583,27 +665,10 @@ def simulate_reduced_flow(
         >>> bool(res.commutator[-1] < 1e-2 * res.commutator[0])  # Theorem 3: eigenspaces align
         True
     """
-    save, dtype, grid, solver_options = _run_options(save, dtype, t1, num_points, ts, rtol, atol, max_steps, bound, solver)
-    F0 = _matrices.check_psd("F0", F0)
-    n = F0.shape[0]
-    Wp0 = _matrices.check_symmetric("Wp0", Wp0, n, f"(n, n) to match F0 of shape {F0.shape}")
-    params = _params.check_parameters(alpha_p=alpha_p, eta=eta, sigma2=sigma2, tau=tau)
-    full, batch_shape = _params.broadcast_parameters(params)
-    y0 = {name: np.broadcast_to(matrix, batch_shape + matrix.shape) for name, matrix in (("F", F0), ("Wp", Wp0))}
-    return run_flow(
-        reduced_flow_vector_field,
-        y0,
-        full,
-        batch_shape=batch_shape,
-        ts=grid,
-        dtype=dtype,
-        outputs=dict,
-        params=params,
-        flow="byol_reduced",
-        solver_options=solver_options,
-        settings={"save": save, "n": n},
-        save_fn=_reduced_save_function(save == "all"),
-    )
+    return simulate(BYOL_REDUCED, F0=F0, Wp0=Wp0, alpha_p=alpha_p, eta=eta, sigma2=sigma2, tau=tau, save=save, **run)
+
+
+simulate_reduced_flow.system = BYOL_REDUCED
 
 
 # --------------------------------------------------------------------------------------------

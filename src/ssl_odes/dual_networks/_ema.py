@@ -42,19 +42,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 import numpy as np
 
 from .. import _params
-from .._core.discrete import check_map_options, iterate_map
-from .._core.trajectory import Trajectory
+from .._core import POSITIVE, REAL, REQUIRED, Interval, Parameter, System, Trajectory, register, simulate
 
 __all__ = [
     "discriminant",
     "z_roots",
     "growth_rate",
     "update_matrix",
+    "EMA_DISCRETE",
+    "EMAParameters",
     "ema_step",
     "simulate_discrete",
     "closed_form",
@@ -141,17 +144,53 @@ def update_matrix(lr: Any, gamma_ema: Any, lam: Any) -> jax.Array:
     return jnp.stack([row0, row1], axis=-2)
 
 
-def ema_step(y: jax.Array, args: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
-    """One step of 000 Eq 134 on ``y = (w, w_ema)`` stacked on the last axis; ``args = (lr, gamma_ema, lam)``.
+class EMAParameters(eqx.Module):
+    """Arguments of :func:`ema_step` (000 Eq 134): learning rate, EMA decay, the paper's lambda."""
+
+    lr: Float[Array, "*batch"]
+    gamma_ema: Float[Array, "*batch"]
+    lam: Float[Array, "*batch"]
+
+
+def ema_step(t: Any, y: Float[Array, "*batch 2"], args: EMAParameters) -> Float[Array, "*batch 2"]:
+    """One step of 000 Eq 134 on ``y = (w, w_ema)`` stacked on the last axis.
 
     Both updates use the weights of step ``t`` (the recurrence of Eq 134 and the EMA definition
-    below it), so the step is exactly ``v -> M v``.
+    below it), so the step is exactly ``v -> M v``. ``t`` (the step's time) is unused: the map is
+    autonomous; it is there because every step map has the vector field's ``(t, y, args)`` form.
+
+    >>> import jax.numpy as jnp
+    >>> ema_step(0, jnp.array([1.0, 0.0]), EMAParameters(lr=0.1, gamma_ema=0.9, lam=0.0)).tolist()
+    [0.9, 0.1]
     """
-    lr, gamma, lam = args
     w, w_ema = y[..., 0], y[..., 1]
-    w_next = w + lr * (-w + (1.0 - lam) * w_ema)
-    w_ema_next = gamma * w_ema + (1.0 - gamma) * w
+    w_next = w + args.lr * (-w + (1.0 - args.lam) * w_ema)
+    w_ema_next = args.gamma_ema * w_ema + (1.0 - args.gamma_ema) * w
     return jnp.stack([w_next, w_ema_next], axis=-1)
+
+
+#: The declaration of 000 Eq 134 (time = the step index, the variable of the z-transform).
+EMA_DISCRETE = register(System(
+    name="ema_discrete",
+    paper="000 Eqs 10-11, App. F.3 Eq 134",
+    summary="a weight trained towards its own EMA: the discrete linear system behind the z-roots",
+    parameters=(
+        Parameter("w0", REAL, REQUIRED, "initial weight w(0)"),
+        Parameter("lr", POSITIVE, REQUIRED, "learning rate"),
+        Parameter("gamma_ema", Interval(0.0, 1.0, upper_closed=False), REQUIRED, "EMA decay gamma"),
+        Parameter("lam", REAL, REQUIRED, "the paper's lambda (lam < 0: the target is magnified, w grows)"),
+        Parameter("w_ema0", REAL, 0.0, "initial EMA weight (0 in the paper's derivation, Eq 136)"),
+    ),
+    initial_state=lambda v: jnp.stack([v["w0"], v["w_ema0"]], axis=-1),
+    args=lambda v: EMAParameters(lr=v["lr"], gamma_ema=v["gamma_ema"], lam=v["lam"]),
+    field=lambda settings: ema_step,
+    outputs=lambda ys, v: {"w": ys[..., 0], "w_ema": ys[..., 1]},
+    discrete=True,
+    time_step=lambda v: 1.0,
+    flow_name=lambda v: "ema_discrete",
+    extra_settings=lambda v: {"time": "step"},
+    example={"w0": 1.0, "lr": 0.1, "gamma_ema": [0.0, 0.9], "lam": -0.5},
+))
 
 
 def simulate_discrete(
@@ -163,8 +202,7 @@ def simulate_discrete(
     *,
     w_ema0: Any = 0.0,
     save_every: int = 1,
-    bound: float | None = None,
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Iterate the recurrence of 000 Eq 134 (a ``jax.lax.scan``: the discrete map is the model).
 
@@ -173,8 +211,8 @@ def simulate_discrete(
         w(t+1) = w(t) + \mathrm{lr}\,[-w(t) + (1 - \lambda) w_{ema}(t)],\quad
         w_{ema}(t+1) = \gamma\, w_{ema}(t) + (1 - \gamma)\, w(t),\quad w_{ema}(0) = 0.
 
-    ``w0``, ``lr``, ``gamma_ema``, ``lam`` and ``w_ema0`` broadcast with NumPy rules into the
-    batch shape.
+    A thin wrapper of ``ssl_odes.simulate(EMA_DISCRETE, ...)``. ``w0``, ``lr``, ``gamma_ema``,
+    ``lam`` and ``w_ema0`` broadcast with NumPy rules into the batch shape.
 
     Args:
         w0: initial weight(s) ``w(0)``.
@@ -184,10 +222,9 @@ def simulate_discrete(
         steps: number of steps, an integer ``>= 1`` (a multiple of ``save_every``).
         w_ema0: initial EMA weight; 0 in the paper's derivation (Eq 136).
         save_every: save one state every ``save_every`` steps.
-        bound: a run with ``|w|`` or ``|w_ema| > bound`` stops with status ``BLOWUP`` (default
-            ``finfo(dtype).max ** 0.25``); overflow to inf/NaN gives ``NONFINITE``. Saved values
-            after a failure are NaN.
-        dtype: ``float32`` or ``float64``; default JAX's default float.
+        **run: ``bound`` (a run with ``|w|`` or ``|w_ema| > bound``, or an overflow, stops with
+            status ``BLOWUP``; default ``finfo(dtype).max ** 0.25``; saved values after a failure
+            are NaN), ``options``, ``dtype``.
 
     Returns:
         A :class:`~ssl_odes.Trajectory` with ``t`` = the step index ``[0, save_every, ..., steps]``
@@ -202,26 +239,11 @@ def simulate_discrete(
         >>> [round(float(r), 4) for r in ratio]
         [1.0844, 1.0084]
     """
-    dtype = _params.resolve_dtype(dtype)
-    steps, save_every, bound = check_map_options(steps, save_every, bound, dtype)
-    params = _params.check_parameters(w0=w0, lr=lr, gamma_ema=gamma_ema, lam=lam, w_ema0=w_ema0)
-    full, batch_shape = _params.broadcast_parameters(params)
-    y0 = jnp.asarray(np.stack([full["w0"], full["w_ema0"]], axis=-1), dtype)
-    args = tuple(jnp.asarray(full[name], dtype) for name in ("lr", "gamma_ema", "lam"))
-    ys, status = iterate_map(
-        ema_step, y0, args, num_saves=steps // save_every, save_every=save_every, bound=bound,
-        batch_ndim=len(batch_shape),
-    )
-    return Trajectory(
-        t=jnp.arange(0, steps + 1, save_every).astype(dtype),
-        variables={"w": ys[..., 0], "w_ema": ys[..., 1]},
-        status=status,
-        num_steps=jnp.full(batch_shape, steps, jnp.int32),
-        params=params,
-        flow="ema_discrete",
-        dtype=np.dtype(dtype).name,
-        settings=(("bound", bound), ("save_every", save_every), ("time", "step")),
-    )
+    return simulate(EMA_DISCRETE, w0=w0, lr=lr, gamma_ema=gamma_ema, lam=lam, w_ema0=w_ema0, steps=steps,
+                    save_every=save_every, **run)
+
+
+simulate_discrete.system = EMA_DISCRETE
 
 
 def _divided_power(t, z_big, q, zero_big):

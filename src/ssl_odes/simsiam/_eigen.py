@@ -57,12 +57,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _params
-from .._core.options import DEFAULT_MAX_STEPS
-from .._simulate import run_flow
+from .._core import (NONNEGATIVE, POSITIVE, REAL, REQUIRED, Interval, Matrix, Parameter, System, Values, register, simulate,
+                     validate)
 from .._core.stability import FixedPointStability, classify_fixed_point
 from .._core.trajectory import Trajectory
 
 __all__ = [
+    "SIMSIAM_EIGEN",
+    "SIMSIAM_EIGEN_MATRIX",
     "PHASES",
     "EigenParameters",
     "eigen_rates",
@@ -164,15 +166,52 @@ def phase(l_p: Any, *, c: Any = 1.0, z_norm: Any = 1.0, p_norm: Any = 1.0) -> ja
     return _phase_code(p["z_norm"] / p["p_norm"] * l_p, p["c"])
 
 
-def _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver):
-    grid = _params.time_grid(t1, num_points, ts, default_t1=DEFAULT_T1, default_num_points=DEFAULT_NUM_POINTS)
-    return grid, _params.check_solver_options(rtol, atol, max_steps, bound, solver)
-
-
 def _collapsed(l, collapse_tol):
     """``l(t) <= collapse_tol * max_{s <= t} l(s)`` along the last (time) axis, for ``[..., time]``."""
     running_max = jax.lax.cummax(jnp.where(jnp.isnan(l), -jnp.inf, l), axis=l.ndim - 1)
     return (l <= collapse_tol * running_max) | (running_max <= 0)
+
+
+_RATE_PARAMETERS = (
+    Parameter("c", Interval(0.0, 1.0, lower_closed=False), 1.0, "the cosine z_2^T p_1, close to 1"),
+    Parameter("eps", REAL, 0.0, "the augmentation term epsilon_i (either sign)"),
+    Parameter("eta", NONNEGATIVE, 0.0, "weight decay"),
+    Parameter("z_norm", POSITIVE, 1.0, "||z||, held constant"),
+    Parameter("p_norm", POSITIVE, 1.0, "||p||, held constant"),
+    Parameter("r1", POSITIVE, 1.0, "learning rate of W_p"),
+    Parameter("r2", POSITIVE, 1.0, "learning rate of z"),
+)
+
+
+def _eigen_outputs(ys, values: Values):
+    l_p, l = ys[..., 0], ys[..., 1]
+    ratio = jnp.asarray(values["z_norm"] / values["p_norm"])[..., None].astype(l_p.dtype)
+    c = jnp.asarray(values["c"])[..., None].astype(l_p.dtype)
+    lt_p = ratio * l_p
+    return {"l_p": l_p, "l": l, "lt_p": lt_p, "phase": _phase_code(lt_p, c),
+            "collapsed": _collapsed(l, values["collapse_tol"])}
+
+
+#: The declaration of the diagonal 003 Eqs 54-55 (each dimension a batch entry).
+SIMSIAM_EIGEN = register(System(
+    name="simsiam_eigen",
+    paper="003 Thm 4, Eqs 54-55 (diagonal)",
+    summary="SimSiam local eigen-dynamics of one dimension: predictor eigenvalue l_p and correlation eigenvalue l",
+    parameters=(
+        Parameter("l_p0", REAL, REQUIRED, "initial predictor eigenvalue lambda_p^i"),
+        Parameter("l0", NONNEGATIVE, REQUIRED, "initial correlation eigenvalue lambda^i"),
+        *_RATE_PARAMETERS,
+        Parameter("collapse_tol", Interval(0.0, 1.0, lower_closed=False, upper_closed=False, scalar=True), 1e-3,
+                  "collapsed when l(t) <= collapse_tol * max_{s<=t} l(s)"),
+    ),
+    initial_state=lambda v: jnp.stack([v["l_p0"], v["l0"]], axis=-1),
+    args=lambda v: EigenParameters(**{name: v[name] for name in _RATE_NAMES}),
+    field=lambda settings: simsiam_eigen_vector_field,
+    outputs=_eigen_outputs,
+    t1=DEFAULT_T1,
+    num_points=DEFAULT_NUM_POINTS,
+    example={"l_p0": [-0.5, 0.3, 1.2], "l0": [0.1, 0.2, 0.6]},
+))
 
 
 def simulate_simsiam_eigen(
@@ -187,15 +226,7 @@ def simulate_simsiam_eigen(
     r1: Any = 1.0,
     r2: Any = 1.0,
     collapse_tol: float = 1e-3,
-    t1: float | None = None,
-    num_points: int | None = None,
-    ts: Any = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    bound: float | None = None,
-    solver: str = "tsit5",
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Integrate the diagonal SimSiam eigen-dynamics (003 Eqs 54-55 per dimension; see the module doc).
 
@@ -219,8 +250,9 @@ def simulate_simsiam_eigen(
         r1, r2: learning rates of ``W_p`` and ``z``, ``> 0``.
         collapse_tol: a dimension counts as collapsed at time ``t`` when
             ``l(t) <= collapse_tol * max_{s <= t} l(s)`` (``0 < collapse_tol < 1``).
-        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
-            :func:`ssl_odes.simulate_byol_modes`.
+        **run: ``t1``, ``num_points``, ``ts``, ``options`` (or ``rtol``, ``atol``,
+            ``max_steps``, ``bound``, ``solver``, ``schedule``), ``dtype``: as in
+            :func:`ssl_odes.simulate`.
 
     Returns:
         A :class:`~ssl_odes.Trajectory` with ``l_p``, ``l``, ``lt_p`` ``[*batch, time]``, the
@@ -238,64 +270,73 @@ def simulate_simsiam_eigen(
         >>> np.round(res.final("lt_p")[1:], 4).tolist()  # survivors settle at lt_p = 1/c
         [1.0, 1.0]
     """
-    dtype = _params.resolve_dtype(dtype)
-    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
-    collapse_tol = _params.check_scalar("collapse_tol", collapse_tol)
-    params = _params.check_parameters(
-        l_p0=l_p0, l0=l0, c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2
-    )
-    full, batch_shape = _params.broadcast_parameters(params)
-    y0 = np.stack([full["l_p0"], full["l0"]], axis=-1)
-    args = EigenParameters(**{name: full[name] for name in _RATE_NAMES})
-    ratio = jnp.asarray(full["z_norm"] / full["p_norm"])[..., None]
-    c_full = jnp.asarray(full["c"])[..., None]
-
-    def outputs(ys):
-        l_p, l = ys[..., 0], ys[..., 1]
-        lt_p = ratio.astype(l_p.dtype) * l_p
-        return {
-            "l_p": l_p,
-            "l": l,
-            "lt_p": lt_p,
-            "phase": _phase_code(lt_p, c_full.astype(l_p.dtype)),
-            "collapsed": _collapsed(l, collapse_tol),
-        }
-
-    return run_flow(
-        simsiam_eigen_vector_field,
-        y0,
-        args,
-        batch_shape=batch_shape,
-        ts=grid,
-        dtype=dtype,
-        outputs=outputs,
-        params=params,
-        flow="simsiam_eigen",
-        solver_options=solver_options,
-        settings={"collapse_tol": collapse_tol},
-    )
+    return simulate(SIMSIAM_EIGEN, l_p0=l_p0, l0=l0, c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1,
+                    r2=r2, collapse_tol=collapse_tol, **run)
 
 
-def _check_matrices(lambda_p0: Any, lambda0: Any, eps: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lambda_p0 = _params.check_real("Lambda_p0", lambda_p0)
-    lambda0 = _params.check_real("Lambda0", lambda0)
-    eps = _params.check_real("eps", eps)
-    for name, value in (("Lambda_p0", lambda_p0), ("Lambda0", lambda0)):
-        if value.ndim < 2 or value.shape[-1] != value.shape[-2]:
-            raise ValueError(f"{name} must have shape [..., d, d]; got shape {value.shape}")
-    d = lambda0.shape[-1]
-    if lambda_p0.shape[-1] != d:
-        raise ValueError(f"Lambda_p0 and Lambda0 must have the same d; got shapes {lambda_p0.shape} and {lambda0.shape}")
-    scale = max(1.0, float(np.max(np.abs(lambda0))))
-    asymmetry = float(np.max(np.abs(lambda0 - np.swapaxes(lambda0, -1, -2))))
+simulate_simsiam_eigen.system = SIMSIAM_EIGEN
+
+
+def _psd_batch(name: str, value: np.ndarray) -> np.ndarray:
+    """``[*batch, d, d]`` symmetric PSD (a correlation matrix), within 1e-12 relative."""
+    if value.shape[-1] != value.shape[-2]:
+        raise ValueError(f"{name} must have shape [..., d, d]; got shape {value.shape}")
+    scale = max(1.0, float(np.max(np.abs(value))))
+    asymmetry = float(np.max(np.abs(value - np.swapaxes(value, -1, -2))))
     if asymmetry > 1e-12 * scale:
-        raise ValueError(f"Lambda0 must be symmetric (a correlation matrix); got max|Lambda0 - Lambda0^T| = {asymmetry:g}")
-    smallest = float(np.min(np.linalg.eigvalsh(lambda0)))
+        raise ValueError(f"{name} must be symmetric (a correlation matrix); got max|{name} - {name}^T| = {asymmetry:g}")
+    smallest = float(np.min(np.linalg.eigvalsh(value)))
     if smallest < -1e-12 * scale:
-        raise ValueError(f"Lambda0 must be positive semi-definite; got an eigenvalue {smallest:g}")
-    if eps.ndim >= 2 and eps.shape[-2:] not in ((d, d), (1, d), (d, 1), (1, 1)):
-        raise ValueError(f"eps must broadcast to [..., d, d] with d={d}; got shape {eps.shape}")
-    return lambda_p0, lambda0, eps
+        raise ValueError(f"{name} must be positive semi-definite; got an eigenvalue {smallest:g}")
+    return value
+
+
+def _square_batch(name: str, value: np.ndarray) -> np.ndarray:
+    if value.shape[-1] != value.shape[-2]:
+        raise ValueError(f"{name} must have shape [..., d, d]; got shape {value.shape}")
+    return value
+
+
+def _check_matrix_sizes(values: Values):
+    d = values["Lambda0"].shape[-1]
+    if values["Lambda_p0"].shape[-1] != d:
+        raise ValueError(f"Lambda_p0 and Lambda0 must have the same d; got shapes {values.given['Lambda_p0'].shape} "
+                         f"and {values.given['Lambda0'].shape}")
+    if values["eps"].shape[-1] != d:
+        raise ValueError(f"eps must broadcast to [..., d, d] with d={d}; got shape {values.given['eps'].shape}")
+
+
+def _matrix_outputs(ys, values: Values):
+    lambda_p, lam = ys
+    symmetric = (lam + jnp.swapaxes(lam, -1, -2)) / 2.0
+    return {"Lambda_p": lambda_p, "Lambda": lam, "eigenvalues": jnp.linalg.eigvalsh(symmetric)}
+
+
+#: The declaration of the matrix 003 Eqs 54-55 (non-diagonal Lambda_p, Lambda).
+SIMSIAM_EIGEN_MATRIX = register(System(
+    name="simsiam_eigen_matrix",
+    paper="003 Thm 4, Eqs 54-55 (matrix)",
+    summary="SimSiam local eigen-dynamics of the matrices Lambda_p and Lambda in the eigenbasis",
+    parameters=(
+        Parameter("Lambda_p0", Matrix("a real square matrix [..., d, d]", _square_batch, batched=True, axes="d d"), REQUIRED,
+                  "initial predictor in the eigenbasis"),
+        Parameter("Lambda0", Matrix("a symmetric PSD matrix [..., d, d]", _psd_batch, batched=True, axes="d d"), REQUIRED,
+                  "initial correlation in the eigenbasis"),
+        Parameter("eps", Matrix("a real matrix [..., d, d]", batched=True, axes="d d"), REQUIRED,
+                  "the augmentation matrix E[eps alpha_z1^T] (the wrapper fills a scalar or row)"),
+        *(p for p in _RATE_PARAMETERS if p.name != "eps"),
+    ),
+    initial_state=lambda v: (v["Lambda_p0"], v["Lambda0"]),
+    args=lambda v: EigenParameters(**{name: v[name] for name in _RATE_NAMES}),
+    field=lambda settings: simsiam_eigen_matrix_vector_field,
+    outputs=_matrix_outputs,
+    check=_check_matrix_sizes,
+    record=lambda v: ("c", "eta", "z_norm", "p_norm", "r1", "r2"),
+    t1=DEFAULT_T1,
+    num_points=DEFAULT_NUM_POINTS,
+    example={"Lambda_p0": np.diag([0.3, 0.6]), "Lambda0": np.diag([0.2, 0.4]), "eps": np.zeros((2, 2)),
+             "eta": [0.0, 0.01]},
+))
 
 
 def simulate_simsiam_eigen_matrix(
@@ -309,15 +350,7 @@ def simulate_simsiam_eigen_matrix(
     p_norm: Any = 1.0,
     r1: Any = 1.0,
     r2: Any = 1.0,
-    t1: float | None = None,
-    num_points: int | None = None,
-    ts: Any = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    bound: float | None = None,
-    solver: str = "tsit5",
-    dtype: Any = None,
+    **run: Any,
 ) -> Trajectory:
     r"""Integrate the matrix SimSiam eigen-dynamics of 003 Eqs 54-55 (non-diagonal ``Lambda_p``, ``Lambda``).
 
@@ -328,8 +361,7 @@ def simulate_simsiam_eigen_matrix(
             ``[*batch, d, d]`` (a scalar fills every entry; use ``np.diag(v)`` for a diagonal).
         c, eta, z_norm, p_norm, r1, r2: scalars or arrays broadcastable to the batch shape, as
             in :func:`simulate_simsiam_eigen`.
-        t1, num_points, ts, rtol, atol, max_steps, bound, solver, dtype: as in
-            :func:`ssl_odes.simulate_byol_modes`.
+        **run: output grid, ``options`` and ``dtype``, as in :func:`ssl_odes.simulate`.
 
     Returns:
         A :class:`~ssl_odes.Trajectory` with ``Lambda_p`` and ``Lambda`` ``[*batch, time, d, d]``
@@ -344,44 +376,17 @@ def simulate_simsiam_eigen_matrix(
         >>> np.round(np.diag(res.final("Lambda_p")), 4).tolist()   # diagonal start: lt_p -> 1/c per dimension
         [1.0, 1.0]
     """
-    dtype = _params.resolve_dtype(dtype)
-    grid, solver_options = _grid_and_options(t1, num_points, ts, rtol, atol, max_steps, bound, solver)
-    lambda_p0, lambda0, eps_arr = _check_matrices(Lambda_p0, Lambda0, eps)
-    params = _params.check_parameters(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
-    d = lambda0.shape[-1]
-    eps_batch = eps_arr.shape[:-2] if eps_arr.ndim >= 2 else ()
-    try:
-        batch_shape = tuple(np.broadcast_shapes(
-            lambda_p0.shape[:-2], lambda0.shape[:-2], eps_batch, *(np.shape(v) for v in params.values())
-        ))
-    except ValueError as err:
-        raise ValueError(
-            "Lambda_p0, Lambda0, eps (batch axes) and the scalar parameters do not broadcast together: "
-            f"{lambda_p0.shape[:-2]}, {lambda0.shape[:-2]}, {eps_batch}, "
-            + ", ".join(f"{k}{np.shape(v)}" for k, v in params.items())
-        ) from err
-    matrix_shape = batch_shape + (d, d)
-    y0 = (np.broadcast_to(lambda_p0, matrix_shape), np.broadcast_to(lambda0, matrix_shape))
-    scalars = {name: np.broadcast_to(value, batch_shape) for name, value in params.items()}
-    args = EigenParameters(eps=np.broadcast_to(eps_arr, matrix_shape), **scalars)
+    eps = validate("eps", eps, REAL)
+    d = np.shape(Lambda0)[-1] if np.ndim(Lambda0) >= 2 else 1
+    if eps.ndim < 2:
+        eps = np.broadcast_to(eps, (d, d))  # a scalar fills every entry, a vector repeats as rows
+    elif eps.shape[-2:] in ((1, d), (d, 1), (1, 1)):
+        eps = np.broadcast_to(eps, eps.shape[:-2] + (d, d))
+    return simulate(SIMSIAM_EIGEN_MATRIX, Lambda_p0=Lambda_p0, Lambda0=Lambda0, eps=eps, c=c, eta=eta,
+                    z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2, **run)
 
-    def outputs(ys):
-        lambda_p, lam = ys
-        symmetric = (lam + jnp.swapaxes(lam, -1, -2)) / 2.0
-        return {"Lambda_p": lambda_p, "Lambda": lam, "eigenvalues": jnp.linalg.eigvalsh(symmetric)}
 
-    return run_flow(
-        simsiam_eigen_matrix_vector_field,
-        y0,
-        args,
-        batch_shape=batch_shape,
-        ts=grid,
-        dtype=dtype,
-        outputs=outputs,
-        params=params,
-        flow="simsiam_eigen_matrix",
-        solver_options=solver_options,
-    )
+simulate_simsiam_eigen_matrix.system = SIMSIAM_EIGEN_MATRIX
 
 
 # --------------------------------------------------------------------------------------------
