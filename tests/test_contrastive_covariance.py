@@ -179,3 +179,25 @@ def test_bad_activations_raise_naming_the_field():
         Activation("monomial", q=0)
     with pytest.raises(TypeError, match="activation"):
         activation(None)
+
+
+def test_population_weights_are_eq3_with_product_alpha():
+    """probs (atoms of a population): Eq 3 with alpha_ij = N^2 p_i p_j (uniform) and N^2 p_i p_j K_ij
+    (Gaussian): the weighted variance V_p[a] for uniform alpha without augmentation (Cor 1)."""
+    from ssl_odes.contrastive import population_alpha
+
+    rng = np.random.default_rng(8)
+    n = 6
+    a, a_aug, p = rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), rng.dirichlet(np.ones(n))
+    product = n * n * np.outer(p, p)
+    np.testing.assert_allclose(np.asarray(contrastive_covariance(a, a_aug, alpha="uniform", probs=p)),
+                               brute_force_eq3(a, a_aug, a, a_aug, product), rtol=1e-12, atol=1e-14)
+    mean = p @ a
+    np.testing.assert_allclose(np.asarray(contrastive_covariance(a, probs=p)),
+                               (a - mean).T @ (p[:, None] * (a - mean)), rtol=1e-12, atol=1e-14)
+    kernel = np.asarray(pairwise_importance(a, "gaussian", tau=0.5))
+    np.testing.assert_allclose(np.asarray(contrastive_covariance(a, a_aug, alpha="gaussian", tau=0.5, probs=p)),
+                               brute_force_eq3(a, a_aug, a, a_aug, product * kernel), rtol=1e-12, atol=1e-14)
+    dist2 = ((a[:, None] - a[None]) ** 2).sum(-1)
+    infonce = np.asarray(population_alpha("infonce", dist2, 0.5, p))
+    np.testing.assert_allclose(infonce.sum(1) / (n * n * p), 1.0, rtol=1e-12)  # row-normalised under p

@@ -17,9 +17,11 @@ column sums ``c_j = sum_i alpha_ij``,
     \sum_{ij} \alpha_{ij} (a_i - a_{i'})(b_i - b_{i'})^\top = \Delta a^\top \mathrm{diag}(r)\, \Delta b,
 
 with ``Delta a = a - a_aug``. So ``C_alpha`` costs ``O(N^2 (d_a + d_b))`` time and
-``O(N^2 + N (d_a + d_b) + d_a d_b)`` memory: the ``N x N`` weight matrix
-``L = diag(r + c) - alpha - alpha^T`` (a graph Laplacian when ``alpha`` is symmetric) and the
-data. (The issue's budget is ``O(N^2 + N d^2)``; this is below it.)
+``O(N^2 + N (d_a + d_b) + d_a d_b)`` memory: ``alpha`` itself, products ``alpha b`` ``[N, d_b]``
+and the data (``L = diag(r + c) - alpha - alpha^T`` is a graph Laplacian when ``alpha`` is
+symmetric; it is never formed). (The issue's budget is ``O(N^2 + N d^2)``; this is below it.) Uniform ``alpha`` (and any
+product ``alpha_ij = N^2 pi_i pi_j``, e.g. a population given as weighted atoms) needs no
+``N x N`` matrix at all: :class:`ContrastiveWeights`.
 
 **Diagonal of alpha.** Eq 3 sums over all ``j``, so ``alpha_ii`` weighs the intra-sample
 (augmentation) term by ``alpha_ii / (2 N^2)``; the proof of Lemma 2 (Eq 24) sums the intra term
@@ -48,21 +50,45 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array as JaxArray
 from jaxtyping import Float
 
-from .._core.params import Array, Choice, Interval, is_traced, validate
+from .._core.params import Array, Choice, Domain, Interval, is_traced, validate
 
-__all__ = ["ALPHA_KINDS", "contrastive_covariance", "pairwise_importance", "covariance_weights",
-           "weighted_contrastive_covariance"]
+__all__ = ["ALPHA_KINDS", "AlphaDomain", "ContrastiveWeights", "contrastive_covariance", "contrastive_weights",
+           "pairwise_importance", "population_alpha"]
 
 #: The named kinds of pairwise importance ``alpha``.
 ALPHA_KINDS = ("uniform", "gaussian", "infonce")
 
 _TAU = Interval(0.0, math.inf, lower_closed=False, scalar=True)
+
+
+class AlphaDomain(Domain):
+    """The allowed values of ``alpha``: a name in :data:`ALPHA_KINDS` or a finite non-negative ``[N, N]`` array."""
+
+    def describe(self, name: str) -> str:
+        return f"{name} one of {', '.join(map(repr, ALPHA_KINDS))} or a finite non-negative [N, N] array"
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return validate(name, value, Choice(ALPHA_KINDS))
+        if is_traced(value):
+            return value
+        arr = validate(name, value, Array(doc=self.describe(name)))
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name} must be an [N, N] array of pairwise importance weights; got shape {arr.shape}")
+        if np.any(arr < 0):
+            bad = tuple(int(i) for i in np.argwhere(arr < 0)[0])
+            raise ValueError(f"{name} must be non-negative pairwise importance weights; got {name}={arr[bad]!r} at index {bad}")
+        return arr
+
+    def bad_values(self) -> list[Any]:
+        return [None, "cosine", True, [[math.nan, 1.0], [1.0, 1.0]], [[1.0, -1.0], [1.0, 1.0]], [1.0, 2.0]]
 
 
 def _samples(name: str, value: Any, n: int | None = None) -> Any:
@@ -80,8 +106,38 @@ def _samples(name: str, value: Any, n: int | None = None) -> Any:
     return arr
 
 
+def _probabilities(probs: Any, n: int, what: str = "sample (N={n})") -> Any:
+    """``n`` probabilities (one per ``what``): non-negative, summing to 1 (within 1e-9), returned normalised."""
+    if is_traced(probs):
+        return probs
+    arr = validate("probs", probs, Array(ndim=1, doc="a 1-D array of probabilities (>= 0, summing to 1)"))
+    if arr.shape[0] != n:
+        raise ValueError(f"probs must hold one probability per {what.format(n=n)}; got shape {arr.shape}")
+    if np.any(arr < 0) or abs(arr.sum() - 1.0) > 1e-9:
+        raise ValueError(f"probs must be >= 0 and sum to 1; got min {arr.min():.3g}, sum {arr.sum():.12g}")
+    return arr / arr.sum()
+
+
 def _to_jnp(arr: Any) -> jax.Array:
     return arr if is_traced(arr) else jnp.asarray(arr, dtype=jnp.result_type(float))
+
+
+def _squared_distances(z: jax.Array) -> jax.Array:
+    sq = jnp.sum(z * z, axis=-1)
+    return jnp.maximum(sq[..., :, None] + sq[..., None, :] - 2.0 * z @ jnp.swapaxes(z, -1, -2), 0.0)
+
+
+def named_alpha(kind: str, dist2: jax.Array, tau: Any) -> jax.Array:
+    """``alpha`` of a named kind from squared distances ``||z_i - z_j||^2`` ``[..., N, N]``; ``tau`` broadcasts
+    over the leading axes (one temperature per trajectory). No validation (traced-friendly)."""
+    n = dist2.shape[-1]
+    if kind == "uniform":
+        return jnp.ones_like(dist2)
+    logits = -dist2 / (2.0 * jnp.asarray(tau)[..., None, None])  # -d_ij^2 / tau, d_ij^2 = ||z_i - z_j||^2 / 2
+    if kind == "gaussian":
+        return jnp.exp(logits)
+    logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, logits)
+    return jax.nn.softmax(logits, axis=-1)
 
 
 def pairwise_importance(
@@ -102,74 +158,104 @@ def pairwise_importance(
     """
     z = _samples("z", z)
     n = z.shape[0]
+    alpha = AlphaDomain().check("alpha", alpha)
     if isinstance(alpha, str):
-        kind = validate("alpha", alpha, Choice(ALPHA_KINDS))
         tau = validate("tau", tau, _TAU)
-        zj = _to_jnp(z)
-        if kind == "uniform":
-            return jnp.ones((n, n), dtype=zj.dtype)
-        sq = jnp.sum(zj * zj, axis=1)
-        dist2 = jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * zj @ zj.T, 0.0)  # ||z_i - z_j||^2
-        logits = -dist2 / (2.0 * tau)  # -d_ij^2 / tau with d_ij^2 = ||z_i - z_j||^2 / 2
-        if kind == "gaussian":
-            return jnp.exp(logits)
-        logits = jnp.where(jnp.eye(n, dtype=bool), -jnp.inf, logits)
-        return jax.nn.softmax(logits, axis=1)
+        return named_alpha(alpha, _squared_distances(_to_jnp(z)), tau)
     return _alpha_matrix(alpha, n)
 
 
 def _alpha_matrix(alpha: Any, n: int) -> Any:
-    if is_traced(alpha):
-        arr = alpha
+    if tuple(alpha.shape) != (n, n):
+        raise ValueError(f"alpha must be an [N, N] array with N={n} (the number of samples); got shape {tuple(alpha.shape)}")
+    return _to_jnp(alpha)
+
+
+class ContrastiveWeights(eqx.Module):
+    r"""The ``N x N`` part of Eq 3, in one of two forms (every leaf may carry leading batch axes).
+
+    * **dense** (``alpha`` set): with row / column sums ``r``, ``c``,
+      ``C = (a^T diag(r + c) b - a^T alpha b - (alpha a)^T b - Delta_a^T diag(r) Delta_b) / (2 N^2)``,
+      ``O(N^2 d)`` time, ``O(N^2 + N d)`` memory;
+    * **product** (``pi`` set; ``alpha_ij = N^2 pi_i pi_j``; uniform ``alpha`` is ``pi = 1/N``, and a
+      population given as atoms with probabilities ``pi`` has this form):
+      ``C = a^T diag(pi) b - (pi^T a)^T (pi^T b) - 1/2 Delta_a^T diag(pi) Delta_b``, a weighted
+      covariance minus half the augmentation term: ``O(N d)`` time and memory.
+    """
+
+    alpha: Float[JaxArray, "*batch N N"] | None
+    pi: Float[JaxArray, "*batch N"] | None
+
+    def covariance(self, a, delta_a, b, delta_b):
+        """``C_alpha[a, b]`` for one trajectory's weights; ``delta_a = a - a_aug`` or None (no augmentation)."""
+        if self.pi is not None:
+            pi = self.pi
+            out = a.T @ (pi[:, None] * b) - jnp.outer(pi @ a, pi @ b)
+            if delta_a is not None and delta_b is not None:
+                out = out - 0.5 * delta_a.T @ (pi[:, None] * delta_b)
+            return out
+        alpha = self.alpha
+        n = a.shape[0]
+        r = jnp.sum(alpha, axis=1)
+        c = jnp.sum(alpha, axis=0)
+        out = a.T @ ((r + c)[:, None] * b) - a.T @ (alpha @ b) - (alpha @ a).T @ b
+        if delta_a is not None and delta_b is not None:
+            out = out - delta_a.T @ (r[:, None] * delta_b)
+        return out / (2.0 * n * n)
+
+
+def population_alpha(kind: Any, dist2: jax.Array, tau: Any, pi: jax.Array) -> jax.Array:
+    """The dense effective ``alpha`` of a population: atoms with probabilities ``pi`` ``[N]``.
+
+    Eq 3 for ``n -> infinity`` samples drawn from the atoms puts ``alpha(x_a, x_b)`` on the pair
+    ``(a, b)`` with weight ``pi_a pi_b``, i.e. ``alpha_eff = N^2 pi_a pi_b alpha_ab`` in Eq 3's
+    ``1/(2 N^2)`` normalisation. For InfoNCE the row sum ``sum_{j != i}`` over a sample of ``n``
+    tends to ``n sum_b pi_b K_ab``: ``alpha_eff = N^2 pi_a pi_b K_ab / sum_b' pi_b' K_ab'``. That is
+    ``n`` times the sample's InfoNCE ``C_alpha`` (which is ``O(1/n)``): a constant factor that
+    changes no eigenvector, fixed point or LME. ``kind`` is ``"gaussian"``, ``"infonce"`` or an
+    explicit ``[N, N]`` array; ``tau`` broadcasts over leading axes. No validation.
+    """
+    n = dist2.shape[-1]
+    weights = (n * n) * pi[..., :, None] * pi[..., None, :]
+    if not isinstance(kind, str):
+        return weights * kind
+    kernel = named_alpha("gaussian", dist2, tau)
+    if kind == "gaussian":
+        return weights * kernel
+    return weights * kernel / jnp.sum(pi[..., None, :] * kernel, axis=-1, keepdims=True)
+
+
+def contrastive_weights(
+    z: Any, alpha: Any = "uniform", *, tau: Any = 1.0, probs: Any = None
+) -> ContrastiveWeights:
+    """The :class:`ContrastiveWeights` of ``alpha`` over samples ``z`` ``[N, d]`` (validated).
+
+    ``probs`` (optional, ``[N]``, summing to 1): the rows are the atoms of a population with these
+    probabilities, and ``alpha`` becomes its large-sample limit (:func:`population_alpha`). Uniform
+    ``alpha`` gives the ``O(N d)`` product form.
+
+    >>> import numpy as np
+    >>> w = contrastive_weights(np.eye(3), "uniform")
+    >>> np.asarray(w.covariance(np.eye(3), None, np.eye(3), None)).round(4).tolist()[0]
+    [0.2222, -0.1111, -0.1111]
+    """
+    z = _samples("z", z)
+    n = z.shape[0]
+    alpha = AlphaDomain().check("alpha", alpha)
+    pi = None if probs is None else _to_jnp(_probabilities(probs, n))
+    if isinstance(alpha, str):
+        if not is_traced(tau):
+            tau = validate("tau", tau, _TAU)
+        if alpha == "uniform":
+            return ContrastiveWeights(alpha=None, pi=jnp.full((n,), 1.0 / n) if pi is None else pi)
     else:
-        arr = validate("alpha", alpha, Array(doc="'uniform', 'gaussian', 'infonce' or a finite [N, N] array"))
-        if np.any(arr < 0):
-            bad = tuple(int(i) for i in np.argwhere(arr < 0)[0])
-            raise ValueError(f"alpha must be non-negative pairwise importance weights; got alpha={arr[bad]!r} at index {bad}")
-    if tuple(arr.shape) != (n, n):
-        raise ValueError(f"alpha must be an [N, N] array with N={n} (the number of samples); got shape {tuple(arr.shape)}")
-    return _to_jnp(arr)
-
-
-def covariance_weights(alpha: Float[JaxArray, "N N"]) -> tuple[Float[JaxArray, "N N"], Float[JaxArray, " N"]]:
-    """``(L, r)`` with ``L = diag(r + c) - alpha - alpha^T`` and ``r`` the row sums of ``alpha``.
-
-    The only ``N x N`` quantities Eq 3 needs (module docstring); precompute them once when
-    ``C_alpha`` is evaluated for many gated inputs with the same ``alpha`` (the one-layer flow).
-    No validation (a building block for traced code); :func:`contrastive_covariance` validates.
-
-    >>> import jax.numpy as jnp
-    >>> L, r = covariance_weights(jnp.ones((3, 3)))
-    >>> L.tolist(), r.tolist()
-    ([[4.0, -2.0, -2.0], [-2.0, 4.0, -2.0], [-2.0, -2.0, 4.0]], [3.0, 3.0, 3.0])
-    """
-    r = jnp.sum(alpha, axis=1)
-    c = jnp.sum(alpha, axis=0)
-    return jnp.diag(r + c) - alpha - alpha.T, r
-
-
-def weighted_contrastive_covariance(
-    a: Float[JaxArray, "N da"],
-    delta_a: Float[JaxArray, "N da"] | None,
-    b: Float[JaxArray, "N db"],
-    delta_b: Float[JaxArray, "N db"] | None,
-    L: Float[JaxArray, "N N"],
-    r: Float[JaxArray, " N"],
-) -> Float[JaxArray, "da db"]:
-    """Eq 3 from :func:`covariance_weights`: ``(a^T L b - Delta_a^T diag(r) Delta_b) / (2 N^2)``.
-
-    ``delta_a = a - a_aug`` (``None``: no augmentation). No validation; traced-friendly.
-
-    >>> import jax.numpy as jnp
-    >>> a = jnp.array([[1.0], [-1.0]])
-    >>> float(weighted_contrastive_covariance(a, None, a, None, *covariance_weights(jnp.ones((2, 2))))[0, 0])
-    1.0
-    """
-    n = a.shape[0]
-    out = a.T @ (L @ b)
-    if delta_a is not None and delta_b is not None:
-        out = out - delta_a.T @ (r[:, None] * delta_b)
-    return out / (2.0 * n * n)
+        alpha = _alpha_matrix(alpha, n)
+    if pi is not None:
+        dist2 = _squared_distances(_to_jnp(z)) if isinstance(alpha, str) else jnp.zeros((n, n))
+        return ContrastiveWeights(alpha=population_alpha(alpha, dist2, tau, pi), pi=None)
+    if isinstance(alpha, str):
+        alpha = named_alpha(alpha, _squared_distances(_to_jnp(z)), tau)
+    return ContrastiveWeights(alpha=alpha, pi=None)
 
 
 def contrastive_covariance(
@@ -181,6 +267,7 @@ def contrastive_covariance(
     alpha: Any = "uniform",
     tau: float = 1.0,
     z: Any = None,
+    probs: Any = None,
 ) -> Float[JaxArray, "da db"]:
     r"""The contrastive covariance ``C_alpha[a, b]`` of 001 Eq 3, a ``d_a x d_b`` matrix.
 
@@ -205,6 +292,8 @@ def contrastive_covariance(
         tau: temperature ``> 0`` of the Gaussian / InfoNCE ``alpha``.
         z: samples ``[N, d]`` whose distances define a named ``alpha`` (default ``a``; the paper
             uses the un-augmented samples for the Gaussian kernel).
+        probs: optional population weights ``[N]`` (summing to 1) of the rows, see
+            :func:`contrastive_weights`: Eq 3's large-``N`` limit for data drawn from these atoms.
 
     Returns:
         ``C_alpha[a, b]``, ``[d_a, d_b]``, in JAX's default float (float64 under x64). With
@@ -238,9 +327,21 @@ def contrastive_covariance(
             b_aug = _samples("b_aug", b_aug, n)
             if b_aug.shape[1] != b.shape[1]:
                 raise ValueError(f"b_aug must have the shape of b {tuple(b.shape)}; got {tuple(b_aug.shape)}")
-    weights = pairwise_importance(a if z is None else _samples("z", z, n), alpha, tau=tau)
-    L, r = covariance_weights(weights)
-    aj, bj = _to_jnp(a), _to_jnp(b)
-    delta_a = None if a_aug is None else aj - _to_jnp(a_aug)
-    delta_b = None if b_aug is None else bj - _to_jnp(b_aug)
-    return weighted_contrastive_covariance(aj, delta_a, bj, delta_b, L, r)
+    z = a if z is None else _samples("z", z, n)
+    alpha = AlphaDomain().check("alpha", alpha)
+    if isinstance(alpha, str):
+        tau = validate("tau", tau, _TAU)
+    else:
+        alpha = _alpha_matrix(alpha, n)
+    probs = None if probs is None else _probabilities(probs, n)
+    as_jnp = lambda v: None if v is None else _to_jnp(v)  # noqa: E731
+    return _eq3(alpha, _to_jnp(a), as_jnp(a_aug), _to_jnp(b), as_jnp(b_aug), _to_jnp(z), tau, as_jnp(probs))
+
+
+@eqx.filter_jit
+def _eq3(alpha, a, a_aug, b, b_aug, z, tau, probs):
+    """Eq 3, compiled once per kind and shape (XLA fuses the kernel into its consumers)."""
+    weights = contrastive_weights(z, alpha, tau=tau, probs=probs)
+    delta_a = None if a_aug is None else a - a_aug
+    delta_b = None if b_aug is None else b - b_aug
+    return weights.covariance(a, delta_a, b, delta_b)

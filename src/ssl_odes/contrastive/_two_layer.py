@@ -54,7 +54,7 @@ from .._core import (
 )
 from .._core.trajectory import Trajectory
 from ._activations import ACTIVATIONS, Activation
-from ._covariance import ALPHA_KINDS, covariance_weights, pairwise_importance, weighted_contrastive_covariance
+from ._covariance import ALPHA_KINDS, ContrastiveWeights, contrastive_weights
 
 __all__ = [
     "TWO_LAYER",
@@ -216,13 +216,10 @@ def batch_statistics(
         scale = jnp.repeat(1.0 / sigma, W.shape[-1])
         xt, xt_aug = xt * scale, xt_aug * scale
     outputs = f1 if V is None else f1 @ jnp.asarray(V).T
-    weights = jax.lax.stop_gradient(pairwise_importance(outputs, alpha, tau=tau))
-    L, r = covariance_weights(weights)
+    weights = jax.tree_util.tree_map(jax.lax.stop_gradient, contrastive_weights(outputs, alpha, tau=tau))
     delta_xt = None if x_aug is None else xt - xt_aug
     delta_f1 = None if x_aug is None else f1 - f1_aug
-    cov_xt = weighted_contrastive_covariance(xt, delta_xt, xt, delta_xt, L, r)
-    cov_f1 = weighted_contrastive_covariance(f1, delta_f1, f1, delta_f1, L, r)
-    return cov_xt, cov_f1
+    return weights.covariance(xt, delta_xt, xt, delta_xt), weights.covariance(f1, delta_f1, f1, delta_f1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,8 +273,9 @@ def two_layer_energy(W: Any, V: Any, x: Any, act: Activation, *, x_aug: Any = No
     f2 = _hidden(x, W, act)[1] @ V.T
     delta = None if x_aug is None else f2 - _hidden(jnp.asarray(x_aug), W, act)[1] @ V.T
     n = x.shape[0]
-    weights = jnp.ones((n, n), f2.dtype) if alpha_weights is None else jnp.asarray(alpha_weights)
-    return 0.5 * jnp.trace(weighted_contrastive_covariance(f2, delta, f2, delta, *covariance_weights(weights)))
+    weights = ContrastiveWeights(alpha=jnp.ones((n, n), f2.dtype) if alpha_weights is None else jnp.asarray(alpha_weights),
+                                 pi=None)
+    return 0.5 * jnp.trace(weights.covariance(f2, delta, f2, delta))
 
 
 # --------------------------------------------------------------------------------------------
