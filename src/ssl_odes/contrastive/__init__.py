@@ -22,3 +22,17 @@ from ._augmentation import *  # noqa: F401,F403
 
 __all__ = sorted(set(_covariance.__all__) | set(_activations.__all__) | set(_one_layer.__all__) | set(_lme.__all__)
                  | set(_latent.__all__) | set(_augmentation.__all__))
+
+# --- two layers (issue 13) ---
+# * ``_two_layer`` -- Lemma 4 / Lemma 6 two-layer flow (``contrastive_two_layer``), the Eq 13 population model;
+# * ``_modulation`` -- Theorem 5 / Corollary 3 global modulation (``contrastive_global_modulation``);
+# * ``_blowup`` -- Theorem 6 blow-up (``contrastive_blowup``), modulated basins, Eq 155;
+# * ``_tokens`` -- the Sec 5 token-generator experiment.
+from . import _blowup, _modulation, _tokens, _two_layer  # noqa: E402
+from ._two_layer import *  # noqa: F401,F403,E402
+from ._modulation import *  # noqa: F401,F403,E402
+from ._blowup import *  # noqa: F401,F403,E402
+from ._tokens import *  # noqa: F401,F403,E402
+
+__all__ = sorted(set(__all__) | set(_two_layer.__all__) | set(_modulation.__all__) | set(_blowup.__all__)
+                 | set(_tokens.__all__))
