@@ -140,5 +140,5 @@ def test_steps_and_flags_are_checked():
         ssl_odes.simulate_byol_modes_discrete(0.5, 0.5, lr=0.01, steps=0)
     with pytest.raises(ValueError, match=r"steps must be a multiple of save_every"):
         ssl_odes.simulate_byol_modes_discrete(0.5, 0.5, lr=0.01, steps=10, save_every=4)
-    with pytest.raises(ValueError, match=r"ema_uses_new_weights must be True or False"):
+    with pytest.raises(TypeError, match=r"ema_uses_new_weights must be True or False"):
         ssl_odes.simulate_byol_modes_discrete(0.5, 0.5, lr=0.01, steps=3, ema_uses_new_weights=1)

@@ -15,6 +15,7 @@ import scipy.linalg
 import ssl_odes
 from ssl_odes import byol_linear, byol_modes
 from ssl_odes.byol_linear import (
+    LinearFlowArgs,
     aligned_initialization,
     commutator_bound,
     h_matrix,
@@ -128,8 +129,8 @@ def test_no_stopgrad_update_equals_the_kronecker_form_of_eq6(data, isotropic):
     rng = np.random.default_rng(7)
     X, Xp = data if not isotropic else (np.eye(N1), 0.3 * np.eye(N1))
     W, Wp = rng.standard_normal((N2, N1)), rng.standard_normal((N2, N2))
-    args = dict(alpha_p=1.3, beta=0.0, eta=0.07, tau=1.0, eps=0.0, c_shift=0.0)
-    args.update(sigma2=0.3) if isotropic else args.update(X=X, S=X + Xp)
+    data_args = dict(sigma2=0.3) if isotropic else dict(X=X, S=X + Xp)
+    args = LinearFlowArgs(alpha_p=1.3, beta=0.0, eta=0.07, tau=1.0, eps=0.0, c_shift=0.0, **data_args)
     dy = vector_field("no_stopgrad", False, isotropic)(0.0, {"W": jnp.asarray(W), "Wp": jnp.asarray(Wp)}, args)
     H = kronecker_h(Wp, X, Xp, 0.07)
     expected = (-H @ W.reshape(-1, order="F")).reshape((N2, N1), order="F")
@@ -280,7 +281,7 @@ def test_commutator_obeys_eq8_with_k_of_eq9():
     F = random_psd(rng, 5)
     Wp = random_symmetric(rng, 5)
     params = dict(alpha_p=1.3, eta=0.07, sigma2=0.4, tau=0.8)
-    dy = reduced_flow_vector_field(0.0, {"F": jnp.asarray(F), "Wp": jnp.asarray(Wp)}, params)
+    dy = reduced_flow_vector_field(0.0, {"F": jnp.asarray(F), "Wp": jnp.asarray(Wp)}, LinearFlowArgs(**params))
     dF, dWp = np.asarray(dy["F"]), np.asarray(dy["Wp"])
     d_commutator = dF @ Wp + F @ dWp - dWp @ F - Wp @ dF
     C = F @ Wp - Wp @ F
@@ -295,7 +296,7 @@ def test_symmetric_predictor_balance_defect_is_a_double_commutator():
     rng = np.random.default_rng(6)
     F, Wp = random_psd(rng, 5), random_symmetric(rng, 5)
     params = dict(alpha_p=1.3, eta=0.07, sigma2=0.4, tau=0.8)
-    dy = reduced_flow_vector_field(0.0, {"F": jnp.asarray(F), "Wp": jnp.asarray(Wp)}, params)
+    dy = reduced_flow_vector_field(0.0, {"F": jnp.asarray(F), "Wp": jnp.asarray(Wp)}, LinearFlowArgs(**params))
     dF, dWp = np.asarray(dy["F"]), np.asarray(dy["Wp"])
     lhs = dF - (dWp @ Wp + Wp @ dWp) / 1.3
     inner = Wp @ F - F @ Wp

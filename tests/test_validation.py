@@ -71,10 +71,15 @@ def test_tolerances_and_t1_must_be_scalars():
 
 
 def test_non_numeric_input_is_rejected():
-    with pytest.raises(ValueError, match=r"alpha_p must be a real number or array of real numbers; got 'fast'"):
+    """A wrong type is a TypeError (a wrong value of the right type a ValueError); both name it."""
+    with pytest.raises(TypeError, match=r"alpha_p must be a real number or array of real numbers.*got alpha_p='fast'"):
         simulate(alpha_p="fast")
-    with pytest.raises(ValueError, match=r"p0 must be a real number"):
+    with pytest.raises(TypeError, match=r"p0 must be a real number"):
         simulate(p0=1 + 2j)
+    with pytest.raises(TypeError, match=r"eta must be a real number.*not a boolean; got eta=True"):
+        simulate(eta=True)
+    with pytest.raises(TypeError, match=r"s0 must be a real number"):
+        simulate(s0=None)
 
 
 def test_shapes_that_do_not_broadcast_are_named():
@@ -83,10 +88,13 @@ def test_shapes_that_do_not_broadcast_are_named():
 
 
 def test_simsiam_flag_and_tau0():
-    with pytest.raises(ValueError, match=r"simsiam must be True or False; got simsiam=1"):
+    with pytest.raises(TypeError, match=r"simsiam must be True or False; got simsiam=1"):
         simulate(simsiam=1)
     with pytest.raises(ValueError, match=r"tau0 is fixed at 1 when simsiam=True"):
         simulate(simsiam=True, tau0=0.5)
+    # tau0 = 1 is exactly SimSiam's value: accepted, and the same run as leaving it unset
+    same = simulate(simsiam=True, tau0=1.0)
+    np.testing.assert_array_equal(np.asarray(same.p), np.asarray(simulate(simsiam=True).p))
     with pytest.raises(ValueError, match=r"beta must satisfy beta >= 0"):
         simulate(simsiam=True, beta=-1.0)
 

@@ -126,17 +126,22 @@ class SolveOptions(eqx.Module):
     def resolve_schedule(self, *, final_only: bool, platform: str, traced: bool) -> str:
         """``"lockstep"`` or ``"refill"`` for one batch: the only place ``"auto"`` is decided.
 
-        Refill needs a final-state grid (``[t1]`` or ``[0, t1]``) and concrete values (it is not
-        reverse-differentiable). ``auto`` picks it on CPUs, where ``REFILL_LANES`` was tuned; a GPU
+        Refill needs a final-state grid (``[t1]`` or ``[0, t1]``), concrete values (it is not
+        reverse-differentiable) and an explicit Runge-Kutta solver (an implicit one, such as
+        ``diffrax.Kvaerno5()``, runs lockstep). ``auto`` picks it on CPUs, where ``REFILL_LANES`` was tuned; a GPU
         keeps the full-width lockstep loop until ``benchmarks/m2_modes_gpu.py`` has compared them.
         """
+        explicit = isinstance(self.solver_object, diffrax.AbstractERK)
         if self.schedule == "refill":
             if not final_only:
                 raise ValueError("schedule='refill' saves only the final state: the output grid must be [t1] or [0, t1]")
+            if not explicit:
+                raise ValueError(f"schedule='refill' runs diffrax's explicit Runge-Kutta steps; use schedule='lockstep' "
+                                 f"with solver={self.solver_name}")
             return "refill"
         if self.schedule == "lockstep":
             return "lockstep"
-        return "refill" if final_only and platform == "cpu" and not traced else "lockstep"
+        return "refill" if final_only and platform == "cpu" and not traced and explicit else "lockstep"
 
     def settings(self) -> dict[str, Any]:
         """The options as recorded in a :class:`~ssl_odes.Trajectory`'s settings."""

@@ -163,7 +163,7 @@ class Interval(Domain):
         if outside.any():
             raise ValueError(f"{name} must satisfy {self.describe(name)}; got {_describe_bad(name, arr, outside)}")
         if self.scalar and arr.ndim != 0:
-            raise ValueError(f"{name} must be a scalar ({self.describe(name)}); got an array of shape {arr.shape}")
+            raise ValueError(f"{name} must be a scalar; got an array of shape {arr.shape} ({self.describe(name)})")
         return float(arr) if self.scalar else arr
 
     def bad_values(self) -> list[Any]:
@@ -198,9 +198,10 @@ class Integer(Domain):
 
     def check(self, name: str, value: Any) -> int:
         if _is_bool(value) or not isinstance(value, (int, np.integer, float, np.floating)):
-            raise TypeError(f"{name} must be an {self.describe(name)}; got {name}={value!r} ({type(value).__name__})")
+            raise TypeError(f"{name} must be an integer {self._condition(name).replace(name + ' ', '', 1)}; "
+                            f"got {name}={value!r} ({type(value).__name__})")
         if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-            raise ValueError(f"{name} must be an {self.describe(name)}; got {name}={value!r}")
+            raise ValueError(f"{name} must be an integer {self._condition(name).replace(name + ' ', '', 1)}; got {name}={value!r}")
         value = int(value)
         if value < self.minimum or (self.maximum is not None and value > self.maximum):
             raise ValueError(f"{name} must satisfy {self._condition(name)}; got {name}={value!r}")
@@ -262,6 +263,7 @@ class Array(Domain):
     doc: str = "a finite real array"
     check_fn: Callable[[str, np.ndarray], np.ndarray] | None = None
     batched: bool = False
+    axes: str = ""
 
     @property
     def core_ndim(self) -> int:
@@ -278,7 +280,8 @@ class Array(Domain):
         arr = _real_array(name, value, self.doc)
         if self.ndim is not None:
             if self.batched and arr.ndim < self.ndim:
-                raise ValueError(f"{name} must be {self.doc} with {self.ndim} trailing axes; got an array of shape {arr.shape}")
+                names = self.axes.split() if self.axes else [f"n{i + 1}" for i in range(self.ndim)]
+                raise ValueError(f"{name} must have shape [..., {', '.join(names)}] ({self.doc}); got an array of shape {arr.shape}")
             if not self.batched and arr.ndim != self.ndim:
                 raise ValueError(f"{name} must be {self.doc} with {self.ndim} axes; got an array of shape {arr.shape}")
         return arr if self.check_fn is None else self.check_fn(name, arr)
@@ -287,9 +290,11 @@ class Array(Domain):
         return [None, "x", True, [math.nan] * 2]
 
 
-def Matrix(doc: str = "a finite real matrix", check_fn: Callable | None = None, batched: bool = False) -> Array:  # noqa: N802
-    """A 2-D :class:`Array` (``batched=True``: ``[*batch, m, n]``, the leading axes broadcast)."""
-    return Array(ndim=2, doc=doc, check_fn=check_fn, batched=batched)
+def Matrix(doc: str = "a finite real matrix", check_fn: Callable | None = None, batched: bool = False,  # noqa: N802
+           axes: str = "") -> Array:
+    """A 2-D :class:`Array` (``batched=True``: ``[*batch, m, n]``, the leading axes broadcast; ``axes``
+    names the two axes in messages, e.g. ``"d d"``)."""
+    return Array(ndim=2, doc=doc, check_fn=check_fn, batched=batched, axes=axes)
 
 
 def validate(name: str, value: Any, domain: Domain) -> Any:

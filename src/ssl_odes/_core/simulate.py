@@ -42,7 +42,8 @@ def bind(system: System, values: dict[str, Any], dtype: Any = None) -> Values:
         value = values.get(parameter.name, parameter.default)
         if value is REQUIRED:
             raise TypeError(f"{system.name} missing required parameter {parameter.name!r} ({parameter.describe()})")
-        if value is not None:
+        if value is not None or parameter.default is not None:
+            # None means "unset" only for a parameter whose default is None; elsewhere it is a bad value.
             value = _p.validate(parameter.name, value, parameter.domain)
         (given if parameter.batched else settings)[parameter.name] = value
     numeric = {k: v for k, v in given.items() if v is not None}
@@ -62,8 +63,15 @@ def bind(system: System, values: dict[str, Any], dtype: Any = None) -> Values:
     return bound
 
 
-def _flatten(tree: Any, batch_ndim: int, n: int) -> Any:
-    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).reshape((n,) + jnp.shape(leaf)[batch_ndim:]), tree)
+def _flatten(tree: Any, batch_ndim: int, n: int, batch_shape: tuple[int, ...] = ()) -> Any:
+    def flatten(leaf):
+        leaf = jnp.asarray(leaf)
+        if leaf.shape[:batch_ndim] != tuple(batch_shape):
+            raise ValueError(f"a declared state or argument leaf must have the batch shape {tuple(batch_shape)} first; "
+                             f"got a leaf of shape {leaf.shape} (build it with values.batch(...) or the broadcast parameters)")
+        return leaf.reshape((n,) + leaf.shape[batch_ndim:])
+
+    return jax.tree_util.tree_map(flatten, tree)
 
 
 def simulate(
@@ -142,7 +150,7 @@ def simulate(
         times = dt * np.arange(0, steps + 1, save_every, dtype=np.float64)
         from .discrete import iterate_map
 
-        ys, status = iterate_map(field, _flatten(_cast(y0, dtype), batch_ndim, n), _flatten(_cast(args, dtype), batch_ndim, n),
+        ys, status = iterate_map(field, _flatten(_cast(y0, dtype), batch_ndim, n, batch_shape), _flatten(_cast(args, dtype), batch_ndim, n, batch_shape),
                                  t_step=dt, num_saves=steps // save_every, save_every=save_every, bound=resolved.bound,
                                  save_fn=save_fn)
         num_steps = jnp.full((n,), steps, jnp.int32)
@@ -154,7 +162,7 @@ def simulate(
         grid = _p.time_grid(t1, num_points, ts, default_t1=system.t1, default_num_points=system.num_points, dtype=dtype)
         from .batching import integrate
 
-        solution = integrate(field, _flatten(y0, batch_ndim, n), _flatten(args, batch_ndim, n), grid, dtype=dtype,
+        solution = integrate(field, _flatten(y0, batch_ndim, n, batch_shape), _flatten(args, batch_ndim, n, batch_shape), grid, dtype=dtype,
                              options=resolved, save_fn=save_fn)
         ys, status, num_steps = solution.ys, solution.status, solution.num_steps
         run_settings = resolved.settings()

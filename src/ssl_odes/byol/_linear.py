@@ -83,9 +83,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 from .. import _params
 from .._core import matrices as _matrices
@@ -97,6 +99,7 @@ from .._core.trajectory import Trajectory
 
 __all__ = [
     "BYOL_LINEAR",
+    "LinearFlowArgs",
     "BYOL_REDUCED",
     "VARIANTS",
     "vector_field",
@@ -201,7 +204,7 @@ def _spectral_diagnostics(F, Wp, args, isotropic, tau):
         "commutator": _fro(_commutator(F, Wp)),
     }
     if isotropic:
-        K = _k_matrix(F, Wp, args["alpha_p"], args["eta"], args["sigma2"], tau)
+        K = _k_matrix(F, Wp, args.alpha_p, args.eta, args.sigma2, tau)
         out["k_min"] = jnp.linalg.eigh(K)[0][..., 0]
     return out
 
@@ -213,11 +216,11 @@ def _spectral_diagnostics(F, Wp, args, isotropic, tau):
 
 def _times_S(M, args, isotropic):
     """``M (X + X')``; ``(1 + sigma2) M`` for isotropic data (no n1 x n1 product)."""
-    return (1.0 + args["sigma2"]) * M if isotropic else M @ args["S"]
+    return (1.0 + args.sigma2) * M if isotropic else M @ args.S
 
 
 def _times_X(M, args, isotropic):
-    return M if isotropic else M @ args["X"]
+    return M if isotropic else M @ args.X
 
 
 def _correlation(W, args, isotropic):
@@ -229,7 +232,7 @@ def _predictor(y, args, variant, isotropic):
     if variant == "no_predictor":
         return jnp.eye(y["W"].shape[-2], dtype=y["W"].dtype)
     if variant == "directpred":
-        return _directpred._predictor(_correlation(y["W"], args, isotropic), args["eps"], args["c_shift"])
+        return _directpred._predictor(_correlation(y["W"], args, isotropic), args.eps, args.c_shift)
     return y["Wp"]
 
 
@@ -237,7 +240,7 @@ def _target(y, args, variant):
     if variant in _HAS_TARGET:
         return y["Wa"]
     if variant == "proportional_ema":
-        return args["tau"] * y["W"]
+        return args.tau * y["W"]
     return y["W"]
 
 
@@ -249,6 +252,28 @@ def _loss_without_stopgrad(W, Wp, args, isotropic):
         - jnp.sum(A * _times_X(W, args, isotropic))
         + 0.5 * jnp.sum(W * _times_S(W, args, isotropic))
     )
+
+
+class LinearFlowArgs(eqx.Module):
+    """Arguments of the linear flows (002 Eqs 2-4, 7), one trajectory's or ``[*batch]``-leading.
+
+    Scalars ``alpha_p``, ``beta``, ``eta``, ``tau``, ``eps``, ``c_shift`` (a variant's unused ones
+    are neutral placeholders), and the data: ``sigma2`` (isotropic: ``X = I``, ``X' = sigma2 I``)
+    or the matrices ``X`` and ``S = X + X'``. ``args["eta"]`` works as well as ``args.eta``.
+    """
+
+    alpha_p: Float[Array, "*batch"] = 1.0
+    beta: Float[Array, "*batch"] = 0.0
+    eta: Float[Array, "*batch"] = 0.0
+    tau: Float[Array, "*batch"] = 1.0
+    eps: Float[Array, "*batch"] = 0.0
+    c_shift: Float[Array, "*batch"] = 0.0
+    sigma2: Float[Array, "*batch"] | None = None
+    X: Float[Array, "*batch n1 n1"] | None = None
+    S: Float[Array, "*batch n1 n1"] | None = None
+
+    def __getitem__(self, name: str):
+        return getattr(self, name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -263,7 +288,7 @@ def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotr
 
     >>> import jax.numpy as jnp
     >>> f = vector_field("simsiam")
-    >>> args = dict(alpha_p=1.0, beta=0.0, eta=0.0, tau=1.0, eps=0.0, c_shift=0.0, sigma2=0.0)
+    >>> args = LinearFlowArgs(alpha_p=1.0, sigma2=0.0)
     >>> dy = f(0.0, {"W": jnp.eye(2), "Wp": 0.5 * jnp.eye(2)}, args)
     >>> [float(v) for v in jnp.diag(dy["Wp"])]  # dWp = alpha_p (-Wp W + W) W^T = 0.5 I
     [0.5, 0.5]
@@ -274,20 +299,20 @@ def vector_field(variant: str = "byol", symmetric_predictor: bool = False, isotr
         W = y["W"]
         Wp = _predictor(y, args, variant, isotropic)
         Wa = _target(y, args, variant)
-        eta = args["eta"]
+        eta = args.eta
         dy = {}
         if variant == "no_stopgrad":
             grad_W, grad_Wp = jax.grad(_loss_without_stopgrad, argnums=(0, 1))(W, Wp, args, isotropic)
             dy["W"] = -grad_W - eta * W
-            dWp = -args["alpha_p"] * grad_Wp - eta * Wp
+            dWp = -args.alpha_p * grad_Wp - eta * Wp
         else:
             G = -Wp @ _times_S(W, args, isotropic) + _times_X(Wa, args, isotropic)
             dy["W"] = _t(Wp) @ G - eta * W
-            dWp = args["alpha_p"] * G @ _t(W) - eta * Wp if variant in _TRAINS_PREDICTOR else None
+            dWp = args.alpha_p * G @ _t(W) - eta * Wp if variant in _TRAINS_PREDICTOR else None
         if variant in _TRAINS_PREDICTOR:
             dy["Wp"] = _sym(dWp) if symmetric_predictor else dWp
         if variant in _HAS_TARGET:
-            dy["Wa"] = args["beta"] * (W - Wa)
+            dy["Wa"] = args.beta * (W - Wa)
         return dy
 
     return field
@@ -301,9 +326,9 @@ def _save_function(variant: str, isotropic: bool, save_matrices: bool):
         if variant in _HAS_TARGET:
             tau = _safe_divide(jnp.sum(y["Wa"] * W), jnp.sum(W * W))
         else:
-            tau = args["tau"]
+            tau = args.tau
         out = _spectral_diagnostics(_correlation(W, args, isotropic), Wp, args, isotropic, tau)
-        out["invariant_residual"] = _invariant_residual(W, Wp, t, save_args["C"], args["alpha_p"], args["eta"])
+        out["invariant_residual"] = _invariant_residual(W, Wp, t, save_args["C"], args.alpha_p, args.eta)
         out["W_norm"] = _fro(W)
         if variant in _HAS_TARGET:
             out["tau"] = tau
@@ -378,15 +403,13 @@ def _linear_initial_state(values: Values):
 
 def _linear_args(values: Values):
     shape = values.batch_shape
-    args = {name: (values.params[name] if name in values.params else np.full(shape, placeholder))
-            for name, placeholder in (("alpha_p", 1.0), ("beta", 0.0), ("eta", 0.0), ("tau", 1.0), ("eps", 0.0),
-                                      ("c_shift", 0.0))}
+    scalars = {name: (values.params[name] if name in values.params else np.full(shape, placeholder))
+               for name, placeholder in (("alpha_p", 1.0), ("beta", 0.0), ("eta", 0.0), ("tau", 1.0), ("eps", 0.0),
+                                         ("c_shift", 0.0))}
     if _isotropic(values.settings):
-        args["sigma2"] = values["sigma2"]
-    else:
-        data = _data(values.settings)
-        args["X"], args["S"] = values.batch(data["X"]), values.batch(data["S"])
-    return args
+        return LinearFlowArgs(**scalars, sigma2=values["sigma2"])
+    data = _data(values.settings)
+    return LinearFlowArgs(**scalars, X=values.batch(data["X"]), S=values.batch(data["S"]))
 
 
 def _linear_save_args(values: Values):
@@ -553,23 +576,23 @@ def reduced_flow_vector_field(t, y, args):
     The anticommutators are formed as ``M + M^T``, so the rates are symmetric to the last bit.
 
     >>> import jax.numpy as jnp
-    >>> args = dict(alpha_p=1.0, eta=0.0, sigma2=0.0, tau=1.0)
+    >>> args = LinearFlowArgs(alpha_p=1.0, eta=0.0, sigma2=0.0, tau=1.0)
     >>> dy = reduced_flow_vector_field(0.0, {"F": jnp.eye(2), "Wp": jnp.eye(2)}, args)
     >>> float(jnp.abs(dy["F"]).max()), float(jnp.abs(dy["Wp"]).max())  # p = tau/(1+sigma2): fixed point
     (0.0, 0.0)
     """
     F, Wp = y["F"], y["Wp"]
-    a = 1.0 + args["sigma2"]
+    a = 1.0 + args.sigma2
     anti = _anticommutator(Wp, F)
-    dWp = -0.5 * args["alpha_p"] * a * anti + args["alpha_p"] * args["tau"] * F - args["eta"] * Wp
-    dF = -a * _anticommutator(_sym(Wp @ Wp), F) + args["tau"] * anti - 2.0 * args["eta"] * F
+    dWp = -0.5 * args.alpha_p * a * anti + args.alpha_p * args.tau * F - args.eta * Wp
+    dF = -a * _anticommutator(_sym(Wp @ Wp), F) + args.tau * anti - 2.0 * args.eta * F
     return {"F": dF, "Wp": dWp}
 
 
 @functools.lru_cache(maxsize=None)
 def _reduced_save_function(save_matrices: bool):
     def save(t, y, args):
-        out = _spectral_diagnostics(y["F"], y["Wp"], args, True, args["tau"])
+        out = _spectral_diagnostics(y["F"], y["Wp"], args, True, args.tau)
         if save_matrices:
             out.update(F=y["F"], Wp=y["Wp"])
         return out
@@ -597,7 +620,8 @@ BYOL_REDUCED = register(System(
         Parameter("save", Choice(SAVE_MODES), "all", "save the matrices with the diagnostics, or the diagnostics only"),
     ),
     initial_state=lambda v: {"F": v.batch(0.5 * (v["F0"] + v["F0"].T)), "Wp": v.batch(0.5 * (v["Wp0"] + v["Wp0"].T))},
-    args=lambda v: {name: v[name] for name in ("alpha_p", "eta", "sigma2", "tau")},
+    args=lambda v: LinearFlowArgs(alpha_p=v["alpha_p"], eta=v["eta"], sigma2=v["sigma2"], tau=v["tau"],
+                                  **{name: np.zeros(v.batch_shape) for name in ("beta", "eps", "c_shift")}),
     field=lambda s: reduced_flow_vector_field,
     save=lambda s: _reduced_save_function(s["save"] == "all"),
     check=_reduced_check,
