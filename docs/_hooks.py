@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -61,13 +62,23 @@ def _readme_block(name: str) -> str:
     return match.group(1).strip("\n")
 
 
+def _figure(match: re.Match, up: str) -> str:
+    alt, name = match.group(1), match.group(2)
+    if (FIGURES / name).is_file():
+        return f"![{alt}]({up}figures/{name})"
+    # Not committed in this checkout (the example writes it): say so instead of a broken image.
+    return f"*({alt}: `examples/figures/{name}`, drawn by its example script, is not in this checkout.)*"
+
+
 def _rewrite_readme_links(text: str, depth: int) -> str:
     up = "../" * depth
-    text = re.sub(r"\]\(examples/figures/([^)]+\.png)\)", rf"]({up}figures/\1)", text)
+    text = re.sub(r"!\[([^\]]*)\]\(examples/figures/([^)]+\.png)\)", lambda m: _figure(m, up), text)
     return re.sub(r"\[([^\]]+)\]\(#[^)]*\)", r"\1", text)  # README anchors: keep the words
 
 
 def _systems_table(prefix: str, optional: bool = False) -> str:
+    if str(ROOT / "src") not in sys.path:
+        sys.path.insert(0, str(ROOT / "src"))  # document this checkout, installed or not
     import ssl_odes
 
     rows = [s for s in ssl_odes.systems().values() if s.paper.startswith(prefix)]
