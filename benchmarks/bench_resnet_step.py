@@ -10,7 +10,7 @@ each image once (each step sees two views of ``B`` images). The JAX step with it
 augmentation (random resized crop, flip, colour jitter, grayscale) is timed as well, for
 information; the PyTorch step has no augmentation.
 
-JAX: :func:`ssl_odes.empirical.train.make_update_step` (the package's own step, jitted, state
+JAX: :func:`ssl_odes.empirical.training.make_update_step` (the package's own step, jitted, state
 buffers donated). PyTorch: the same network written out in ``torch.nn``; ``torch.compile`` on the
 forward + loss (AOTAutograd compiles the backward too), ``torch.optim.SGD`` (``foreach``; ``fused``
 on CUDA), ``torch._foreach_lerp_`` for the EMA; ``channels_last`` and TF32 matmuls on CUDA (JAX's
@@ -64,18 +64,18 @@ def jax_config(batch: int, width: int, dtype: str):
 
 
 def time_jax(batch: int, width: int, dtype: str, warmup: int, steps: int, with_augmentation: bool) -> dict:
-    from ssl_odes.empirical import train
+    from ssl_odes.empirical import training
 
     config = jax_config(batch, width, dtype)
     stats = SimpleNamespace(image_shape=(32, 32, 3), mean=np.full(3, 0.5, np.float32), std=np.full(3, 0.25, np.float32))
-    state = train.init_state(config, stats)
+    state = training.init_state(config, stats)
     rng = np.random.default_rng(0)
     if with_augmentation:
-        step = train.make_train_step(config, stats)
+        step = training.make_train_step(config, stats)
         images = jnp.asarray(rng.integers(0, 256, size=(batch, 32, 32, 3), dtype=np.uint8))
         run = lambda s: step(s, images)  # noqa: E731
     else:
-        update = train.make_update_step(config, donate=True)
+        update = training.make_update_step(config, donate=True)
         x1 = jnp.asarray(rng.normal(size=(batch, 32, 32, 3)).astype(np.float32))
         x2 = jnp.asarray(rng.normal(size=(batch, 32, 32, 3)).astype(np.float32))
         run = lambda s: update(s, x1, x2)  # noqa: E731

@@ -28,7 +28,7 @@ jax.config.update("jax_enable_x64", True)  # the ODE in float64; the networks tr
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ssl_odes.empirical import theory, train  # noqa: E402
+from ssl_odes.empirical import theory, training  # noqa: E402
 from ssl_odes.empirical.config import TrainConfig  # noqa: E402
 from ssl_odes.plot import plot_training_spectra  # noqa: E402
 
@@ -48,12 +48,12 @@ def linear_run():
     U, _ = np.linalg.qr(rng.normal(size=(d, d)))
     V, _ = np.linalg.qr(rng.normal(size=(d, d)))
     params = {"encoder": {"W": U @ np.diag(np.sqrt(S0)) @ V.T}, "predictor": {"Wp": U @ np.diag(P0) @ U.T}}
-    return train.train(config, params=params)
+    return training.train(config, params=params)
 
 
 def digits_run():
     config = TrainConfig(method="byol", predictor="linear", steps=500, log_every=10)
-    return train.train(config)
+    return training.train(config)
 
 
 def main(output: Path) -> Path:

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("flax")
 pytest.importorskip("optax")
 
-from ssl_odes.empirical import data, methods, predictors, train  # noqa: E402
+from ssl_odes.empirical import data, methods, predictors, training  # noqa: E402
 from ssl_odes.empirical.config import TrainConfig  # noqa: E402
 
 
@@ -101,7 +101,7 @@ LINEAR = dict(
 
 
 def _views(config):
-    key = jax.random.fold_in(train.prng_key(config.seed), 0)
+    key = jax.random.fold_in(training.prng_key(config.seed), 0)
     x1, x2 = data.isotropic_views(key, config.batch_size, config.input_dim, config.sigma2, jnp.float64)
     return np.asarray(x1), np.asarray(x2)
 
@@ -117,9 +117,9 @@ def test_one_byol_step_is_lemma1_gradient_descent_with_alpha_p_weight_decay_and_
                          lr=0.05, momentum=0.0, weight_decay=0.01, alpha_p=3.0, **LINEAR)
     rng = np.random.default_rng(0)
     W, Wp, Wa = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
-    state = train.init_state(config, params={"encoder": {"W": W}, "predictor": {"Wp": Wp}})
+    state = training.init_state(config, params={"encoder": {"W": W}, "predictor": {"Wp": Wp}})
     state = state.replace(target_params={"encoder": {"W": jnp.asarray(Wa)}})
-    new, metrics = train.make_train_step(config)(state, None)
+    new, metrics = training.make_train_step(config)(state, None)
 
     x1, x2 = _views(config)
     n = len(x1)
@@ -138,8 +138,8 @@ def test_directpred_step_sets_wp_from_the_batch_correlation_and_trains_it_betwee
     config = TrainConfig(method="simsiam", predictor="directpred", directpred_rho=0.3, directpred_eps=0.1,
                          directpred_freq=2, symmetric_loss=True, lr=0.05, momentum=0.0, weight_decay=0.0, **LINEAR)
     W = np.random.default_rng(1).normal(size=(3, 3))
-    state = train.init_state(config, params={"encoder": {"W": W}, "predictor": {"Wp": np.eye(3)}})
-    step = train.make_train_step(config)
+    state = training.init_state(config, params={"encoder": {"W": W}, "predictor": {"Wp": np.eye(3)}})
+    step = training.make_train_step(config)
     first, _ = step(state, None)
     x1, x2 = _views(config)
     f = np.concatenate([x1, x2]) @ W.T
@@ -158,12 +158,12 @@ def test_lars_decays_and_adapts_only_weight_matrices_and_alpha_p_scales_only_the
     """LARS (BYOL's optimiser): biases / BN parameters get neither weight decay nor the trust ratio."""
     params = {"encoder": {"kernel": jnp.full((2, 2), 2.0), "bias": jnp.ones(2)}, "predictor": {"Wp": jnp.eye(2)}}
     zero = jax.tree_util.tree_map(jnp.zeros_like, params)
-    lars = train.make_optimizer(TrainConfig(optimizer="lars", lr=0.1, weight_decay=0.5, momentum=0.0, lr_schedule="constant"))
+    lars = training.make_optimizer(TrainConfig(optimizer="lars", lr=0.1, weight_decay=0.5, momentum=0.0, lr_schedule="constant"))
     updates, _ = lars.update(zero, lars.init(params), params)
     np.testing.assert_array_equal(updates["encoder"]["bias"], 0.0)  # no decay on a vector
     # decay only: g = 0.5 w; trust ratio 1e-3 ||w|| / ||g|| = 2e-3, so the update is -lr * 2e-3 * 0.5 w = -1e-4 w
     np.testing.assert_allclose(updates["encoder"]["kernel"], -1e-4 * 2.0 * np.ones((2, 2)), rtol=1e-5)
-    sgd = train.make_optimizer(TrainConfig(lr=0.1, weight_decay=0.0, momentum=0.0, alpha_p=4.0, lr_schedule="constant"))
+    sgd = training.make_optimizer(TrainConfig(lr=0.1, weight_decay=0.0, momentum=0.0, alpha_p=4.0, lr_schedule="constant"))
     ones = jax.tree_util.tree_map(jnp.ones_like, params)
     updates, _ = sgd.update(ones, sgd.init(params), params)
     np.testing.assert_allclose(updates["predictor"]["Wp"], -0.4)

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("flax")
 pytest.importorskip("optax")
 
-from ssl_odes.empirical import data, records, theory, train  # noqa: E402
+from ssl_odes.empirical import data, records, theory, training  # noqa: E402
 from ssl_odes.empirical.config import TrainConfig  # noqa: E402
 
 # Tiny runs; the CLI test asks for the same simsiam config, so its compiled step is reused.
@@ -42,7 +42,7 @@ DIRECTPRED = dict(method="byol", predictor="directpred", directpred_freq=2)
 def test_each_method_runs_a_few_steps_on_digits_and_records_spectra_and_probes(digits, options):
     config = TrainConfig(**options, **TINY)
     method = config.method
-    result = train.train(config, dataset=digits)
+    result = training.train(config, dataset=digits)
     assert result.finished and int(result.state.step) == config.steps
     spectra = [r for r in result.records if r["kind"] == "spectra"]
     assert [r["step"] for r in spectra] == [0, 2, 4]
@@ -59,10 +59,10 @@ def test_each_method_runs_a_few_steps_on_digits_and_records_spectra_and_probes(d
 def test_a_run_resumed_from_its_checkpoint_is_bit_identical_to_an_uninterrupted_run(digits, tmp_path):
     """EMA target, DirectPred's F_hat with freq = 2, momentum and BatchNorm statistics all resume exactly."""
     config = TrainConfig(**DIRECTPRED, **TINY)  # the smoke run's config: its compiled step is reused
-    whole = train.train(config, dataset=digits, evaluate_probes=False)
-    first = train.train(config, dataset=digits, checkpoint_dir=tmp_path, stop_after=3, evaluate_probes=False)
+    whole = training.train(config, dataset=digits, evaluate_probes=False)
+    first = training.train(config, dataset=digits, checkpoint_dir=tmp_path, stop_after=3, evaluate_probes=False)
     assert not first.finished and int(first.state.step) == 3  # stopped between two records: pending losses saved
-    resumed = train.train(config, dataset=digits, checkpoint_dir=tmp_path, evaluate_probes=False)
+    resumed = training.train(config, dataset=digits, checkpoint_dir=tmp_path, evaluate_probes=False)
     assert resumed.finished
     for a, b in zip(jax.tree_util.tree_leaves(whole.state), jax.tree_util.tree_leaves(resumed.state), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -71,9 +71,9 @@ def test_a_run_resumed_from_its_checkpoint_is_bit_identical_to_an_uninterrupted_
 
 def test_a_checkpoint_of_another_config_is_refused(digits, tmp_path):
     config = TrainConfig(method="simsiam", predictor="linear", **TINY)  # the smoke run's config
-    train.train(config, dataset=digits, checkpoint_dir=tmp_path, stop_after=2, evaluate_probes=False)
+    training.train(config, dataset=digits, checkpoint_dir=tmp_path, stop_after=2, evaluate_probes=False)
     with pytest.raises(ValueError, match="different config"):
-        train.train(config.replace(lr=0.01), dataset=digits, checkpoint_dir=tmp_path, evaluate_probes=False)
+        training.train(config.replace(lr=0.01), dataset=digits, checkpoint_dir=tmp_path, evaluate_probes=False)
 
 
 # ------------------------------------------------------------------ linear encoder vs the ODE
@@ -116,7 +116,7 @@ def relative_errors(run_records, **overrides):
 
 @pytest.fixture(scope="module")
 def byol_linear_run():
-    return train.train(linear_config(), params=aligned_initialisation())
+    return training.train(linear_config(), params=aligned_initialisation())
 
 
 def test_linear_byol_spectrum_follows_the_decoupled_flow_within_5_percent(byol_linear_run):
@@ -136,7 +136,7 @@ def test_the_agreement_is_specific_a_wrong_time_or_parameter_mapping_misses_by_m
 
 def test_linear_simsiam_spectrum_follows_the_flow_with_tau_one():
     """SimSiam (target = online, stop-gradient): the 2-D flow at tau = 1 (002 Sec 3)."""
-    run = train.train(linear_config(method="simsiam", steps=600, log_every=30), params=aligned_initialisation(1))
+    run = training.train(linear_config(method="simsiam", steps=600, log_every=30), params=aligned_initialisation(1))
     assert np.allclose(theory.measured_modes(run.records)["tau"], 1.0, atol=1e-5)
     prediction = theory.predict_modes(run.records)
     measured = theory.measured_modes(run.records)

@@ -298,7 +298,7 @@ def train(
     """Self-supervised training in Flax (the empirical companion); reports k-NN accuracy against random init."""
     try:
         from .empirical.config import config_for
-        from .empirical.train import train as run_training
+        from .empirical.training import train as run_training
 
         config = config_for(
             method, dataset=dataset, data_dir=None if data_dir is None else str(data_dir), steps=steps,

@@ -44,6 +44,7 @@ from . import _params
 from ._checkpoint import Checkpoint, CheckpointBusyError, fingerprint
 from ._core import System, get_system, validate
 from ._core import simulate as _simulate
+from ._core.solve import status_counts
 from ._integrate import Status, use_devices
 from ._core.trajectory import Trajectory
 
@@ -197,6 +198,8 @@ def _assemble(chunks: list, axes: list[_Axis], attrs: dict[str, Any]):
         flag_values=np.array([s.value for s in Status], dtype=np.int32),
         flag_meanings=" ".join(s.name.lower() for s in Status),
     )
+    # Readable at a glance in the Dataset's repr (text and HTML), e.g. '{"ok": 98, "blowup": 2}'.
+    result.attrs["status_counts"] = json.dumps(status_counts(result["status"].values))
     return result
 
 
@@ -241,7 +244,8 @@ def sweep(
     Returns:
         Dataset with dims = the grid's axes (then ``t`` / state dims), the saved variables,
         ``status`` (flag meanings in its attributes) and ``num_steps``; the grid's parameters are
-        coordinates and the fixed keywords are attributes.
+        coordinates and the fixed keywords are attributes, beside ``status_counts`` (JSON, e.g.
+        ``'{"ok": 6}'``: trajectories per status, shown in the Dataset's repr).
 
     Example:
         >>> import ssl_odes

@@ -6,12 +6,16 @@ beside the flows of :mod:`ssl_odes` (:mod:`ssl_odes.empirical.theory`).
 
 Layout (after Flax's example trainers): :mod:`.config` (one frozen object per run), :mod:`.data`,
 :mod:`.augment`, :mod:`.resnet` (encoders, MLP heads), :mod:`.predictors` (incl. DirectPred),
-:mod:`.network`, :mod:`.methods` (losses, EMA), :mod:`.train` (optimiser, jitted step, loop,
-checkpoints), :mod:`.spectra`, :mod:`.probe` (k-NN, linear probe), :mod:`.records` (the records
+:mod:`.network`, :mod:`.methods` (losses, EMA), :mod:`.training` (optimiser, jitted step, loop,
+progress bar, checkpoints), :mod:`.spectra`, :mod:`.probe` (k-NN, linear probe), :mod:`.records` (the records
 file), :mod:`.theory` (the runs against the ODEs).
 
 Submodules load lazily: ``from ssl_odes import empirical`` costs nothing, and
 :mod:`.records` / :mod:`.theory` work without flax and optax installed.
+
+``empirical.train`` is the *function* :func:`ssl_odes.empirical.training.train` (the loop lives
+in the module :mod:`.training`; no submodule is named ``train``, so importing one can never
+replace the function by a module: it stays callable however often it is called or imported).
 
     >>> from ssl_odes import empirical
     >>> cfg = empirical.TrainConfig(method="byol", dataset="digits", steps=20)  # doctest: +SKIP
@@ -25,13 +29,13 @@ import importlib
 
 _SUBMODULES = (
     "augment", "config", "data", "methods", "network", "predictors", "probe", "records", "resnet", "spectra",
-    "theory", "train", "checkpoint",
+    "theory", "training", "checkpoint",
 )
 _EXPORTS = {
     "TrainConfig": "config",
     "AugmentConfig": "config",
-    "train": "train",
-    "TrainResult": "train",
+    "train": "training",
+    "TrainResult": "training",
     "load_records": "records",
     "overlay": "theory",
     "predict_modes": "theory",

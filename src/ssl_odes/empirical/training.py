@@ -16,12 +16,22 @@ One step (:func:`make_train_step`, jitted, the config static):
 Everything a step reads is a pure function of ``(config, state, step)``: batches come from
 :func:`~ssl_odes.empirical.data.batch_indices`, keys from the step. A run stopped after a
 checkpoint and resumed is therefore bit-identical on CPU to one that never stopped.
+
+Progress: :func:`train` shows a tqdm bar (steps, the last step's loss, steps and images per
+second, ETA) when the session is interactive: a Jupyter kernel, or a terminal on ``stderr``,
+and no ``CI`` environment variable. ``train(..., progress=False)`` switches it off and
+``progress=True`` forces it on. The bar only reads the loss the loop already fetches, so a run's
+results are the same with and without it. It is an argument of :func:`train`, not a
+:class:`~ssl_odes.empirical.config.TrainConfig` field: the config holds what changes what a run
+computes (it is compared on resume), and a bar does not.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -53,6 +63,7 @@ __all__ = [
     "measure_spectra",
     "evaluate",
     "flow_times",
+    "progress_enabled",
     "train",
 ]
 
@@ -454,6 +465,53 @@ def _spectra_record(config, state, spectra_fn, probe_inputs, losses, step) -> di
     return records_lib.to_jsonable(record)
 
 
+def _in_jupyter_kernel() -> bool:
+    shell = sys.modules.get("IPython")
+    shell = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return shell is not None and "ipykernel" in sys.modules and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Whether :func:`train` shows its progress bar: ``progress`` if given, else "is this interactive?".
+
+    ``None`` (the default of :func:`train`) means on in a Jupyter kernel or when ``stderr`` is a
+    terminal, and off under CI (a non-empty ``CI`` environment variable other than ``0`` /
+    ``false``, as GitHub Actions, GitLab and most CI services set) and when output is piped or
+    captured.
+
+    >>> progress_enabled(False), progress_enabled(True)
+    (False, True)
+    """
+    if progress is not None:
+        return _params.check_flag("progress", progress)
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    if _in_jupyter_kernel():
+        return True
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def _progress_bar(config: TrainConfig, start: int, end: int):
+    """A tqdm bar over the steps ``start..end`` (``tqdm.auto``: a widget in Jupyter, text elsewhere)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=end, initial=start, unit="step", desc=f"{config.method} {config.dataset}", smoothing=0.1,
+                dynamic_ncols=True)
+
+
+def _show_progress(bar, loss: float, batch_size: int) -> None:
+    rate = bar.format_dict.get("rate")
+    postfix = {"loss": f"{loss:.4g}"}
+    if rate:
+        postfix["img/s"] = f"{rate * batch_size:.3g}"
+    bar.set_postfix(postfix, refresh=False)
+    bar.update(1)
+
+
 def train(
     config: TrainConfig,
     *,
@@ -465,6 +523,7 @@ def train(
     stop_after: int | None = None,
     evaluate_probes: bool = True,
     log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
 ) -> TrainResult:
     """Train ``config`` from scratch, or resume from ``checkpoint_dir``, logging spectra and probes.
 
@@ -480,6 +539,9 @@ def train(
         evaluate_probes: k-NN and linear-probe accuracy at step 0 (random initialisation) and at
             the end (image datasets only).
         log: called with a line of progress per spectra record (e.g. ``print``).
+        progress: show a progress bar (steps, loss, steps and images per second, ETA).
+            ``None`` (default): only when interactive, see :func:`progress_enabled`. The bar does
+            not change the results.
 
     Returns:
         :class:`TrainResult` with ``evaluation = {"knn_init", "linear_probe_init", "knn",
@@ -492,6 +554,7 @@ def train(
     if stop_after is not None:
         stop_after = _params.check_integer("stop_after", stop_after, 1, config.steps)
     evaluate_probes = _params.check_flag("evaluate_probes", evaluate_probes)
+    show_progress = progress_enabled(progress)
     if (checkpoint_every is not None or stop_after is not None) and checkpoint_dir is None:
         raise ValueError("checkpoint_every / stop_after need a checkpoint_dir to write to")
     started = time.perf_counter()
@@ -515,15 +578,28 @@ def train(
     probe_inputs = _probe_inputs(config, dataset)
     can_evaluate = evaluate_probes and dataset is not None
 
+    bar = None
+
     def emit(record):
         records.append(record)
-        if log is not None and record["kind"] == "spectra":
+        if log is None:
+            return
+        if bar is not None:
+            from tqdm.auto import tqdm
+
+            with tqdm.external_write_mode():  # the log line above the bar, not through it
+                write_log(record)
+        else:
+            write_log(record)
+
+    def write_log(record):
+        if record["kind"] == "spectra":
             s = record["s"]
             loss = "-" if record["loss"] is None else f"{record['loss']:.4f}"
             align = record.get("alignment_weighted")
             log(f"step {record['step']:>6}  t={record['t']:.4g}  loss={loss}  s_max={max(s):.4g}"
                 + ("" if align is None else f"  alignment(s-weighted)={align:.3f}"))
-        if log is not None and record["kind"] == "eval":
+        if record["kind"] == "eval":
             log(f"eval at step {record['step']}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in ("kind", "step")))
 
     def save(step):
@@ -538,18 +614,27 @@ def train(
         if can_evaluate:
             emit(records_lib.to_jsonable({"kind": "eval", "step": 0, **evaluate(config, state, dataset)}))
     end = config.steps if stop_after is None else stop_after
-    for step in range(start, end):
-        images = None
-        if dataset is not None:
-            images = dataset.ssl_images[data_lib.batch_indices(config.seed, step, config.batch_size, len(dataset.ssl_images))]
-        state, metrics = step_fn(state, images)
-        pending.append(float(metrics["loss"]))
-        done = step + 1
-        if done % config.log_every == 0 or done == config.steps:
-            emit(_spectra_record(config, state, spectra_fn, probe_inputs, pending, done))
-            pending = []
-        if checkpoint_dir is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == end):
-            save(done)
+    if show_progress and start < end:
+        bar = _progress_bar(config, start, end)
+    try:
+        for step in range(start, end):
+            images = None
+            if dataset is not None:
+                images = dataset.ssl_images[data_lib.batch_indices(config.seed, step, config.batch_size, len(dataset.ssl_images))]
+            state, metrics = step_fn(state, images)
+            pending.append(float(metrics["loss"]))
+            if bar is not None:
+                _show_progress(bar, pending[-1], config.batch_size)
+            done = step + 1
+            if done % config.log_every == 0 or done == config.steps:
+                emit(_spectra_record(config, state, spectra_fn, probe_inputs, pending, done))
+                pending = []
+            if checkpoint_dir is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == end):
+                save(done)
+    finally:
+        if bar is not None:
+            bar.close()
+    bar = None
     finished = int(state.step) == config.steps
     if finished and can_evaluate and not any(r["kind"] == "eval" and r["step"] == config.steps for r in records):
         emit(records_lib.to_jsonable({"kind": "eval", "step": config.steps, **evaluate(config, state, dataset)}))
