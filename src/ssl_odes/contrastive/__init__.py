@@ -28,11 +28,34 @@ __all__ = sorted(set(_covariance.__all__) | set(_activations.__all__) | set(_one
 # * ``_modulation`` -- Theorem 5 / Corollary 3 global modulation (``contrastive_global_modulation``);
 # * ``_blowup`` -- Theorem 6 blow-up (``contrastive_blowup``), modulated basins, Eq 155;
 # * ``_tokens`` -- the Sec 5 token-generator experiment.
-from . import _blowup, _modulation, _tokens, _two_layer  # noqa: E402
+from . import _blowup, _modulation, _two_layer  # noqa: E402
 from ._two_layer import *  # noqa: F401,F403,E402
 from ._modulation import *  # noqa: F401,F403,E402
 from ._blowup import *  # noqa: F401,F403,E402
-from ._tokens import *  # noqa: F401,F403,E402
+
+#: The token experiment's names (``_tokens``, flax): imported on first use.
+_TOKEN_NAMES = ("TokenConfig", "TokenResult", "TokenNetwork", "token_experiment", "token_sweep", "token_data",
+                "sample_token_views", "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES")
 
 __all__ = sorted(set(__all__) | set(_two_layer.__all__) | set(_modulation.__all__) | set(_blowup.__all__)
-                 | set(_tokens.__all__))
+                 | set(_TOKEN_NAMES))
+
+
+def _lazy_experiment(module: str, names: tuple[str, ...], name: str):
+    """Training experiments need flax (``pip install 'ssl_odes[empirical]'``): imported on first use,
+    so that ``import ssl_odes`` works on the lean install."""
+    import importlib
+
+    if name not in names:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        loaded = importlib.import_module(f"{__name__}.{module}")
+    except ModuleNotFoundError as err:
+        raise ImportError(f"{__name__}.{name} trains a network with flax and optax: "
+                          f"pip install 'ssl_odes[empirical]' ({err})") from err
+    return getattr(loaded, name)
+
+
+def __getattr__(name: str):
+    return _lazy_experiment("_tokens", _TOKEN_NAMES, name)
+
