@@ -37,20 +37,8 @@ __all__ = sorted(set(_ema.__all__) | {"simulate_ema_discrete"} | set(_connection
                  | set(_hltm.__all__) | set(_HLTM_EXPERIMENT_NAMES))
 
 
-def _lazy_experiment(module: str, names: tuple[str, ...], name: str):
-    """Training experiments need flax (``pip install 'ssl_odes[empirical]'``): imported on first use,
-    so that ``import ssl_odes`` works on the lean install."""
-    import importlib
-
-    if name not in names:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        loaded = importlib.import_module(f"{__name__}.{module}")
-    except ModuleNotFoundError as err:
-        raise ImportError(f"{__name__}.{name} trains a network with flax and optax: "
-                          f"pip install 'ssl_odes[empirical]' ({err})") from err
-    return getattr(loaded, name)
+from .._core.lazy import lazy_experiment  # noqa: E402
 
 
 def __getattr__(name: str):
-    return _lazy_experiment("_hltm_experiment", _HLTM_EXPERIMENT_NAMES, name)
+    return lazy_experiment(__name__, "_hltm_experiment", _HLTM_EXPERIMENT_NAMES, name)
