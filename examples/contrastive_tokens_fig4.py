@@ -108,6 +108,7 @@ def collect(results, lr, steps):
 
 def plot(table, lr, steps):
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -127,6 +128,7 @@ def plot(table, lr, steps):
                                 marker="o", capsize=3, label=f"{act}, {loss}")
             ax.set_xscale("log")
             ax.set_xticks(betas, [str(b) for b in betas])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_title(f"P = {P}: " + (r"$\bar\chi_+$ (Fig 4)" if row == 0 else r"$\bar\chi_-$ (Fig 9)"))
             ax.set_xlabel(r"$\beta$ (M = $\beta$P)")
             ax.set_ylim(-0.05, 1.05)

@@ -92,8 +92,12 @@ def test_basin_of_modulated_direction_grows_with_c():
     assert np.all(np.diff(fractions) > 0.07)
     won = np.asarray(res.final("w"))[..., 0] > 0.99
     assert np.all(won[1] >= won[0]) and np.all(won[2] >= won[1])
-    # every filter converged to some +u_m (the only stable points)
-    assert np.all(np.max(np.asarray(res.final("w")), axis=-1) > 0.99)
+    # by t1 = 60 the filters sit at some +u_m or at the stable point inside the negative orthant (every
+    # y_l on Eq 146's stable branch; -(1, ..., 1)/sqrt(d) at c = 0), but for the rare ones still
+    # leaving a saddle (1 of 1200 here)
+    final = np.asarray(res.final("w"))
+    assert np.mean((np.max(final, axis=-1) > 0.99) | np.all(final < 0, axis=-1)) > 0.99
+    np.testing.assert_allclose(final[0][np.all(final[0] < 0, axis=-1)], -0.5, atol=1e-4)
 
 
 # ------------------------------------------------------------------------------------------------

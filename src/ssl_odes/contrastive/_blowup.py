@@ -307,8 +307,10 @@ def simulate_modulated_basin(w0: Any, *, b: Any = 1.0, c: Any = 0.0, direction: 
               \qquad P_w^\perp = I - w w^\top.
 
     Every row of ``w0`` is one initial filter (a cloud of ``n`` filters is one trajectory, so the
-    batch is over ``b`` and ``c``). The stable fixed points are ``+u_m`` (``-u_m`` is unstable:
-    the growth rate towards ``u_m`` there is 1). :func:`basin_fraction` counts the filters that
+    batch is over ``b`` and ``c``). The ``+u_m`` are stable (``-u_m`` is not: the growth rate
+    towards ``u_m`` there is 1), and so is a point inside the negative orthant (every component
+    on Eq 146's stable branch; ``-(1, ..., 1)/sqrt(d)`` with rate ``-1/2`` at ``c = 0``), which
+    catches filters that start with every ``u_m^T w`` low. :func:`basin_fraction` counts the filters that
     end at ``u_l``: it grows with ``c`` (Theorem 6).
 
     Args:

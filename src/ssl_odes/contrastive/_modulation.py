@@ -171,7 +171,8 @@ def secular_root(d: Any, b: Any, p0p1: Any) -> jax.Array:
     lo0, hi0 = jax.lax.stop_gradient(top), jax.lax.stop_gradient(top + jnp.sum(b2))
     lo, hi = jax.lax.fori_loop(0, SECULAR_ITERATIONS, bisect, (lo0, hi0))
     root = jax.lax.stop_gradient(0.5 * (lo + hi))
-    touching = jax.lax.stop_gradient(g(top + 1e-13 * scale) >= 0)
+    # g just above max d (64 ulps of the scale: a point that exists in float32 too)
+    touching = jax.lax.stop_gradient(g(top + 64 * jnp.finfo(d.dtype).eps * scale) >= 0)
     # One Newton step from the converged root: same value, implicit-function derivative for jax.grad.
     safe = jnp.where(touching, top + scale, root)
     slope = jnp.sum(b2 / (d - safe) ** 2)
