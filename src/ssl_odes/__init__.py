@@ -41,6 +41,7 @@ from . import bounds, byol_discrete, byol_linear, byol_modes, directpred, ema, s
 from ._core.stability import classify_fixed_point, classify_scalar_fixed_point, jacobian
 from .byol import simulate_byol_linear, simulate_byol_modes, simulate_byol_modes_discrete, simulate_reduced_flow
 from .contrastive import contrastive_covariance, find_lmes, power_iteration, simulate_one_layer
+from .contrastive import simulate_two_layer as simulate_contrastive_two_layer
 from .dual_networks import simulate_ema_discrete
 from .prediction_head import simulate_prediction_head
 from ._checkpoint import CheckpointBusyError, CheckpointWarning
@@ -51,6 +52,7 @@ from .sweep import Boundary, collapse_separatrix, critical_weight_decay, find_bo
 __version__ = "0.1.0"
 
 __all__ = [
+    "simulate_contrastive_two_layer",
     "CheckpointWarning",
     "CheckpointBusyError",
     "simulate_prediction_head",
