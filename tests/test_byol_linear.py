@@ -433,14 +433,15 @@ def simulate(**overrides):
     ],
 )
 def test_bad_scalars_name_the_parameter_value_and_range(name, value, message):
-    with pytest.raises(ValueError, match="^" + re.escape(message)):
+    # a wrong value is a ValueError; a wrong type (1 for a flag) a TypeError
+    with pytest.raises((ValueError, TypeError), match="^" + re.escape(message)):
         simulate(**{name: value})
 
 
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        (dict(W0=np.ones(N1)), r"^W0 must be a non-empty 2-D matrix; got an array of shape \(6,\)"),
+        (dict(W0=np.ones(N1)), r"^W0 must be a finite real n2 x n1 matrix with 2 axes; got an array of shape \(6,\)"),
         (dict(W0=np.full((N2, N1), np.nan)), r"^W0 must be finite"),
         (dict(Wp0=np.eye(3)), r"^Wp0 must have shape \(n2, n2\) to match W0 of shape \(4, 6\), i.e. \(4, 4\); got shape \(3, 3\)"),
         (dict(Wp0=None), r"^Wp0 \(n2 x n2 = 4 x 4\) is required for variant='byol'"),

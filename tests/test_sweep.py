@@ -52,7 +52,7 @@ def test_custom_save_function():
 
 def test_grid_validation():
     simulate = ssl_odes.simulate_byol_modes
-    with pytest.raises(ValueError, match="'etaa' is not a parameter of simulate_byol_modes"):
+    with pytest.raises(ValueError, match="'etaa' is not a parameter of system 'byol_modes'"):
         ssl_odes.sweep(simulate, {"etaa": [0.1]}, p0=0.1, s0=0.1, **FIXED)
     with pytest.raises(ValueError, match="eta must satisfy eta >= 0; got eta=-1.0 at index"):
         ssl_odes.sweep(simulate, {"eta": [0.1, -1.0]}, p0=0.1, s0=0.1, **FIXED)

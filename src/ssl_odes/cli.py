@@ -180,6 +180,20 @@ def _parse_scalar(text: str):
     return text
 
 
+def _check_writable_file(option: str, path: Path) -> None:
+    """Raise a one-line OSError unless ``path`` can be created or overwritten as a file."""
+    import os
+
+    if path.is_dir():
+        raise IsADirectoryError(f"{option} {str(path)!r} is a directory; give a file name such as {str(path / 'sweep.nc')!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise type(err)(f"{option} {str(path)!r}: cannot create its folder ({err.strerror or err})") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PermissionError(f"{option} {str(path)!r}: no permission to write there; choose another path")
+
+
 @app.command()
 def sweep(
     system: Optional[str] = typer.Argument(None, help="A registered system (see `ssl-odes systems`); default byol_modes."),
@@ -200,9 +214,11 @@ def sweep(
 
     if float64:
         jax.config.update("jax_enable_x64", True)
+    from ._checkpoint import CheckpointBusyError
     from .sweep import sweep as run_sweep
 
     try:
+        _check_writable_file("--out", out)  # before the sweep, not after hours of it
         if system is not None and flow is not None and system != flow:
             raise ValueError(f"give the system once (argument {system!r} and --flow {flow!r} differ)")
         name = system or flow or "byol_modes"
@@ -227,10 +243,12 @@ def sweep(
         fixed = _parse_settings(set_)
         result = run_sweep(simulate, grid, chunk_size=chunk_size, devices=devices, checkpoint=checkpoint,
                            progress=progress, save=save, **fixed)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, OSError, CheckpointBusyError) as err:
         _fail(err)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_netcdf(out, engine="netcdf4")
+    try:
+        result.to_netcdf(out, engine="netcdf4")
+    except OSError as err:
+        _fail(OSError(f"cannot write --out {str(out)!r}: {err.strerror or err}"))
     counts = {int(v): int((result["status"] == v).sum()) for v in set(result["status"].values.ravel().tolist())}
     typer.echo(f"{int(result['status'].size)} trajectories, status counts {counts}; wrote {out}")
 

@@ -11,7 +11,11 @@ With ``checkpoint=<directory>``, every finished chunk is written atomically to
 ``chunk_<k>.nc`` (NetCDF through xarray) beside a ``manifest.json`` describing the sweep. A
 sweep killed at any moment and run again with the same arguments skips the finished chunks and
 returns a result identical to an uninterrupted run: chunk ``k`` always holds the same
-trajectories and is computed by the same compiled program.
+trajectories and is computed by the same compiled program. A stored chunk is used only if it
+matches its checksum in the manifest and carries this sweep's fingerprint, its index and its
+grid coordinates; any other is recomputed with a warning naming the file. Several processes
+may share one checkpoint directory: they split the chunks between them under a file lock, each
+chunk computed once (:mod:`ssl_odes._checkpoint`).
 
 Grid semantics (``grid`` maps names to values)::
 
@@ -26,18 +30,18 @@ filesystem) is written by process 0 (README, "Sweeps on several hosts").
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
 import json
 import math
 import os
-from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jax
 import numpy as np
 
 from . import _params
+from ._checkpoint import Checkpoint, CheckpointBusyError, fingerprint
 from ._core import System, get_system, validate
 from ._core import simulate as _simulate
 from ._core.solve import status_counts
@@ -46,8 +50,6 @@ from ._core.trajectory import Trajectory
 
 __all__ = ["sweep", "sensitivities", "find_boundary", "Boundary", "collapse_separatrix", "critical_weight_decay"]
 
-MANIFEST = "manifest.json"
-RESULT = "result.nc"
 DEFAULT_CHUNK_SIZE = 8192
 
 
@@ -170,51 +172,8 @@ def _describe(system, axes, fixed, chunk_size, n_total, save) -> dict[str, Any]:
         "save": save if isinstance(save, str) else f"callable:{getattr(save, '__qualname__', repr(save))}",
         "dtype_default": str(_params.resolve_dtype(fixed.get("dtype"))),
     }
-    spec["fingerprint"] = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    spec["fingerprint"] = fingerprint(spec)
     return spec
-
-
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_write_dataset(path: Path, dataset) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    dataset.to_netcdf(tmp, engine="netcdf4")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _chunk_path(directory: Path, k: int) -> Path:
-    return directory / f"chunk_{k:06d}.nc"
-
-
-def _prepare_checkpoint(directory: Path, spec: dict[str, Any], resume: bool) -> set[int]:
-    """Create or check the checkpoint directory; return the indices of finished chunks."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(".*.tmp-*"):  # half-written files of a killed run
-        stale.unlink()
-    manifest = directory / MANIFEST
-    if manifest.exists() and resume:
-        stored = json.loads(manifest.read_text())
-        if stored.get("fingerprint") != spec["fingerprint"]:
-            differing = sorted(k for k in spec if k != "fingerprint" and stored.get(k) != spec[k])
-            raise ValueError(
-                f"checkpoint {directory} belongs to a different sweep (differs in {differing}); "
-                "use another directory or resume=False to start over"
-            )
-        return {k for k in range(spec["n_chunks"]) if _chunk_path(directory, k).exists()}
-    for old in list(directory.glob("chunk_*.nc")) + [directory / RESULT]:
-        if old.exists():
-            old.unlink()
-    _atomic_write_bytes(manifest, json.dumps(spec, indent=1, sort_keys=True).encode())
-    return set()
 
 
 def _assemble(chunks: list, axes: list[_Axis], attrs: dict[str, Any]):
@@ -308,53 +267,64 @@ def sweep(
     n_chunks = spec["n_chunks"]
     is_writer = jax.process_index() == 0
 
-    directory = None if checkpoint is None else Path(checkpoint)
-    done: set[int] = set()
-    if directory is not None:
-        if is_writer:
-            done = _prepare_checkpoint(directory, spec, resume)
-        done = _agree_across_processes(done, n_chunks)
+    distributed = jax.process_count() > 1
 
-    import xarray as xr
+    def layout(k: int) -> tuple[int, int, dict[str, np.ndarray]]:
+        start, stop = k * chunk_size, min((k + 1) * chunk_size, n_total)
+        return start, stop, _chunk_parameters(axes, start, stop)
 
-    chunks: dict[int, Any] = {}
-    for k in sorted(done):
-        with xr.open_dataset(_chunk_path(directory, k), engine="netcdf4") as stored:
-            chunks[k] = stored.load()
-
-    bar = _progress_bar(n_total, sum(chunks[k].sizes["trajectory"] for k in chunks), n_chunks, len(done),
-                        system.name, progress and is_writer)
-    if devices is None and jax.process_count() > 1:
-        devices = jax.devices()  # under jax.distributed a sweep is sharded across every host by default
-    context = use_devices(devices) if devices is not None else _null_context()
-    failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
     call_fixed = dict(fixed)
     if save == "final" and not system.discrete and not {"ts", "num_points"} & set(fixed):
         call_fixed["num_points"] = 2  # only the final state is kept: the refill schedule's grid [0, t1]
     if save == "final" and system.discrete and "steps" in fixed and "save_every" not in fixed:
         call_fixed["save_every"] = fixed["steps"]
-    with context:
-        for k in range(n_chunks):
-            if k in chunks:
-                continue
-            start, stop = k * chunk_size, min((k + 1) * chunk_size, n_total)
-            result = run(**_chunk_parameters(axes, start, stop), **call_fixed)
-            dataset = _chunk_dataset(start, _extract(result, save), np.asarray(result.t) if save == "all" else None)
-            if directory is not None and is_writer:
-                _atomic_write_dataset(_chunk_path(directory, k), dataset)
-            chunks[k] = dataset
-            failed += int((dataset["status"] != Status.OK).sum())
-            if bar is not None:
-                bar.update(stop - start)
-                bar.set_postfix(chunks=f"{len(chunks)}/{n_chunks}", failed=failed)
-    if bar is not None:
-        bar.close()
+    with contextlib.ExitStack() as stack:
+        reader = None if checkpoint is None else Checkpoint(checkpoint, spec, layout, resume=resume)
+        store = stack.enter_context(reader) if reader is not None and is_writer else None
+        chunks: dict[int, Any] = {} if store is None else store.finished(n_chunks)
+        if distributed and reader is not None:
+            chunks = _claim_across_processes(reader, store, chunks, n_chunks)
 
-    attrs = {"simulate": spec["simulate"], "chunk_size": chunk_size, "save": spec["save"]}
-    attrs.update({f"fixed_{k}": _attr(v) for k, v in spec["fixed"].items()})
-    result = _assemble([chunks[k] for k in range(n_chunks)], axes, attrs)
-    if directory is not None and is_writer:
-        _atomic_write_dataset(directory / RESULT, result)
+        bar = _progress_bar(n_total, sum(chunks[k].sizes["trajectory"] for k in chunks), n_chunks, len(chunks),
+                            system.name, progress and is_writer)
+        if devices is None and distributed:
+            devices = jax.devices()  # under jax.distributed a sweep is sharded across every host by default
+        context = use_devices(devices) if devices is not None else _null_context()
+        failed = sum(int((chunks[k]["status"] != Status.OK).sum()) for k in chunks)
+        with context:
+            pending = [k for k in range(n_chunks) if k not in chunks]
+            while pending:
+                busy = []
+                for k in pending:
+                    # one process: claim each chunk (another process on the directory may hold it);
+                    # jax.distributed: process 0 claimed every pending chunk for all processes above
+                    state, dataset = ("mine", None) if store is None or distributed else store.acquire(k)
+                    if state == "busy":
+                        busy.append(k)
+                        continue
+                    start, stop, parameters = layout(k)
+                    if state == "mine":
+                        result = run(**parameters, **call_fixed)
+                        dataset = _chunk_dataset(start, _extract(result, save),
+                                                 np.asarray(result.t) if save == "all" else None)
+                        if store is not None:
+                            store.write(k, dataset)
+                    chunks[k] = dataset
+                    failed += int((dataset["status"] != Status.OK).sum())
+                    if bar is not None:
+                        bar.update(stop - start)
+                        bar.set_postfix(chunks=f"{len(chunks)}/{n_chunks}", failed=failed)
+                pending = busy
+                if pending:
+                    store.wait()  # another process is computing these chunks
+        if bar is not None:
+            bar.close()
+
+        attrs = {"simulate": spec["simulate"], "chunk_size": chunk_size, "save": spec["save"]}
+        attrs.update({f"fixed_{k}": _attr(v) for k, v in spec["fixed"].items()})
+        result = _assemble([chunks[k] for k in range(n_chunks)], axes, attrs)
+        if store is not None:
+            store.write_result(result)
     return result
 
 
@@ -376,16 +346,26 @@ class _null_context:
         return False
 
 
-def _agree_across_processes(done: set[int], n_chunks: int) -> set[int]:
-    """Under jax.distributed every process must run the same chunks: take process 0's view."""
-    if jax.process_count() == 1:
-        return done
+def _claim_across_processes(reader: Checkpoint, store: Checkpoint | None, chunks: dict[int, Any],
+                            n_chunks: int) -> dict[int, Any]:
+    """Under jax.distributed every process must run the same chunks: process 0 (``store``) claims
+    every unfinished chunk for all of them and tells them which are finished; they read those."""
     from jax.experimental import multihost_utils
 
-    mask = np.zeros(n_chunks, dtype=np.int32)
-    mask[list(done)] = 1
+    mask = np.zeros(n_chunks, dtype=np.int32)  # 1: finished, 2: held by a process outside this run
+    if store is not None:
+        mask[list(chunks)] = 1
+        for k in range(n_chunks):
+            if k not in chunks:
+                state, dataset = store.acquire(k)
+                if state == "done":
+                    chunks[k] = dataset
+                mask[k] = {"done": 1, "busy": 2, "mine": 0}[state]
     mask = np.asarray(multihost_utils.broadcast_one_to_all(mask))
-    return {int(k) for k in np.flatnonzero(mask)}
+    if np.any(mask == 2):
+        raise CheckpointBusyError("the checkpoint directory is in use by a process outside this jax.distributed run; "
+                                  "wait for it to finish, or use another directory")
+    return {int(k): chunks[k] if k in chunks else reader.load(int(k)) for k in np.flatnonzero(mask == 1)}
 
 
 def _progress_bar(total: int, initial: int, n_chunks: int, chunks_done: int, name: str, enabled: bool):

@@ -40,7 +40,7 @@ def _identity(t, y, args):
     return y
 
 
-@partial(jax.jit, static_argnames=("step", "num_saves", "save_fn"))
+@partial(jax.jit, static_argnames=("step", "num_saves", "save_every", "save_fn"))
 def iterate_map(
     step: Callable[[Any, Any, Any], Any],
     y0: Any,
@@ -48,7 +48,7 @@ def iterate_map(
     *,
     t_step: float | jax.Array,
     num_saves: int,
-    save_every: int | jax.Array,
+    save_every: int,
     bound: float | jax.Array,
     save_fn: Callable[[Any, Any, Any], Any] | None = None,
 ) -> tuple[Any, jax.Array]:
@@ -57,8 +57,9 @@ def iterate_map(
     ``y0`` and ``args`` have the batch on the leading axis of every leaf; ``step(t, y, args)``
     sees one run (``t = k * t_step`` at step ``k``). Returns ``(saved, status)``: ``saved`` is
     ``save_fn(t, y, args)`` (default: the state) with leaves ``[n, num_saves + 1, ...]``, and
-    ``status`` ``[n]`` (int32 :class:`Status`). ``save_every``, ``t_step`` and ``bound`` are
-    traced (changing them does not recompile); ``num_saves`` is static.
+    ``status`` ``[n]`` (int32 :class:`Status`). ``t_step`` and ``bound`` are traced (changing them
+    does not recompile); ``num_saves`` and ``save_every`` are static, so the loops have static
+    bounds and ``jax.grad`` differentiates through them.
     """
     save = _identity if save_fn is None else save_fn
     batched_step = jax.vmap(step, in_axes=(None, 0, 0))
@@ -90,7 +91,7 @@ def iterate_map(
         return y, status
 
     def save_block(carry, block):
-        y, status = jax.lax.fori_loop(block * save_every, (block + 1) * save_every, one_step, carry)
+        y, status = jax.lax.fori_loop(0, save_every, lambda i, c: one_step(block * save_every + i, c), carry)
         t = (block + 1) * save_every * t_step
         return (y, status), masked(batched_save(t, y, args), status)
 

@@ -46,6 +46,7 @@ def use_devices(devices: Sequence[Any] | int | None) -> Iterator[tuple]:
     float64: XLA vectorises a different number of trajectories per device differently).
 
     >>> import jax, numpy as np
+    >>> from ssl_odes import integrate
     >>> with use_devices(1) as devices:
     ...     sol = integrate(lambda t, y, k: -k * y, np.ones(3), np.ones(3), np.linspace(0, 1, 2), dtype=np.float32)
     >>> len(devices), sol.ys.shape

@@ -150,8 +150,9 @@ def simulate(
         times = dt * np.arange(0, steps + 1, save_every, dtype=np.float64)
         from .discrete import iterate_map
 
-        ys, status = iterate_map(field, _flatten(_cast(y0, dtype), batch_ndim, n, batch_shape), _flatten(_cast(args, dtype), batch_ndim, n, batch_shape),
-                                 t_step=dt, num_saves=steps // save_every, save_every=save_every, bound=resolved.bound,
+        flat_y0 = _flatten(_cast(y0, dtype), batch_ndim, n, batch_shape)
+        flat_args = _flatten(_cast(args, dtype), batch_ndim, n, batch_shape)
+        ys, status = iterate_map(field, flat_y0, flat_args, t_step=dt, num_saves=steps // save_every, save_every=save_every, bound=resolved.bound,
                                  save_fn=save_fn)
         num_steps = jnp.full((n,), steps, jnp.int32)
         run_settings = {"bound": resolved.bound, "save_every": save_every, "steps": steps}
@@ -162,8 +163,8 @@ def simulate(
         grid = _p.time_grid(t1, num_points, ts, default_t1=system.t1, default_num_points=system.num_points, dtype=dtype)
         from .batching import integrate
 
-        solution = integrate(field, _flatten(y0, batch_ndim, n, batch_shape), _flatten(args, batch_ndim, n, batch_shape), grid, dtype=dtype,
-                             options=resolved, save_fn=save_fn)
+        flat_y0, flat_args = _flatten(y0, batch_ndim, n, batch_shape), _flatten(args, batch_ndim, n, batch_shape)
+        solution = integrate(field, flat_y0, flat_args, grid, dtype=dtype, options=resolved, save_fn=save_fn)
         ys, status, num_steps = solution.ys, solution.status, solution.num_steps
         run_settings = resolved.settings()
         t = jnp.asarray(grid, dtype)

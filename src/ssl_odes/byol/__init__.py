@@ -25,9 +25,10 @@ from ._modes import invariant, fixed_points  # noqa: F401  (the mode flow's; _li
 def __getattr__(name):
     # The collapse boundaries live with the sweep machinery; import lazily (sweep imports byol).
     if name in ("collapse_separatrix", "critical_weight_decay"):
-        from .. import sweep
+        import importlib
 
-        return getattr(sweep, name)
+        # the module, not ssl_odes.sweep (the top-level function of the same name)
+        return getattr(importlib.import_module("ssl_odes.sweep"), name)
     raise AttributeError(f"module 'ssl_odes.byol' has no attribute {name!r}")
 
 

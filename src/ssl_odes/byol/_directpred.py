@@ -19,8 +19,9 @@ Choices:
 
 * ``max_j s_j`` is the largest eigenvalue of ``F_hat`` as printed in Eq 18 (``eps`` times an
   eigenvalue, not times its square root), so ``eps`` is dimensionless only for normalised features.
-* Eigenvalues of ``F_hat`` that rounding makes slightly negative are treated as 0 under the square
-  root (``F_hat`` is PSD by construction).
+* Eigenvalues of ``F_hat`` that rounding makes slightly negative (down to ``-1e-6`` times the
+  largest) are treated as 0 under the square root (``F_hat`` is PSD by construction); a more
+  negative eigenvalue is an error, not clipped.
 * In the flow (:func:`ssl_odes.simulate_byol_linear` with ``variant="directpred"``) ``W_p`` is this
   function of the *current* ``F = W X W^T`` at every instant: the limit in which the moving
   average of Eq 19 is fast compared with the learning dynamics. Eq 19 itself is the discrete map
@@ -33,23 +34,21 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .. import _params
 from .._core import matrices as _matrices
+from .._core.arguments import PSD_MATRICES, arguments
+from .._core.params import REAL, Interval, Matrix, validate
 
 __all__ = ["directpred_eigenvalues", "directpred_predictor", "update_correlation"]
 
 
-# DirectPred's eps (Eq 18) is >= 0; the shared table's "eps" is 003's either-sign augmentation term.
-_RANGES = {"eps": _params.NONNEGATIVE}
-
-
-def _scalar(name: str, value: Any) -> Any:
-    """Validate a concrete scalar parameter; pass traced values through (jit-friendly)."""
-    if isinstance(value, jax.core.Tracer):
-        return value
-    return _params.check_scalar(name, value, _RANGES.get(name))
+# DirectPred's eps (Eq 18) is >= 0; c_shift is Table 7's c_j (either sign); rho is Eq 19's rate.
+_EPS = Interval(0.0, scalar=True)
+_C_SHIFT = Interval(scalar=True)
+_RHO = Interval(0.0, 1.0, upper_closed=False, scalar=True)
+#: Relative rounding allowed below 0 in the eigenvalues of ``F_hat`` (PSD by construction), as in
+#: :data:`ssl_odes._core.matrices.SYMMETRY_RTOL`.
+_ROUNDING = _matrices.SYMMETRY_RTOL
 
 
 def _eigenvalues(s: jax.Array, eps: Any, c_shift: Any) -> jax.Array:
@@ -75,13 +74,15 @@ def directpred_eigenvalues(s: Any, eps: Any = 0.0, c_shift: Any = 0.0) -> jax.Ar
     >>> np.round(np.asarray(directpred_eigenvalues([4.0, 1.0, 0.0], c_shift=1.0)), 6).tolist()  # Table 7
     [1.732051, 0.0, 0.0]
     """
-    eps = _scalar("eps", eps)
-    c_shift = _scalar("c_shift", c_shift)
+    a = arguments(eps=(eps, _EPS), c_shift=(c_shift, _C_SHIFT), s=(s, REAL))
+    s = a["s"]
+    if s.ndim == 0:
+        raise ValueError(f"s must be an array of eigenvalues (at least 1-D); got a scalar s={float(s)!r}")
     if not isinstance(s, jax.core.Tracer):
-        s = _params.check_real("s", s, _params.REAL)
-        if s.ndim == 0:
-            raise ValueError(f"s must be an array of eigenvalues (at least 1-D); got a scalar s={float(s)!r}")
-    return _eigenvalues(jnp.asarray(s), eps, c_shift)
+        # eigenvalues of a PSD matrix: >= 0 up to rounding relative to the largest, never clipped silently
+        floor = -_ROUNDING * float(jnp.max(jnp.abs(s)))
+        validate("s", s, Interval(floor))
+    return _eigenvalues(s, a["eps"], a["c_shift"])
 
 
 def directpred_predictor(F: Any, eps: Any = 0.0, c_shift: Any = 0.0) -> jax.Array:
@@ -96,11 +97,8 @@ def directpred_predictor(F: Any, eps: Any = 0.0, c_shift: Any = 0.0) -> jax.Arra
     >>> np.round(np.asarray(Wp), 6).tolist()
     [[2.0, 0.0], [0.0, 1.0]]
     """
-    eps = _scalar("eps", eps)
-    c_shift = _scalar("c_shift", c_shift)
-    if not isinstance(F, jax.core.Tracer):
-        F = _matrices.check_psd("F", F)
-    return _predictor(jnp.asarray(F), eps, c_shift)
+    a = arguments(F=(F, PSD_MATRICES), eps=(eps, _EPS), c_shift=(c_shift, _C_SHIFT))
+    return _predictor(a["F"], a["eps"], a["c_shift"])
 
 
 def update_correlation(F_hat: Any, features: Any, rho: Any) -> jax.Array:
@@ -113,12 +111,11 @@ def update_correlation(F_hat: Any, features: Any, rho: Any) -> jax.Array:
     >>> update_correlation(np.zeros((2, 2)), np.array([[1.0, 0.0], [1.0, 0.0]]), rho=0.5).tolist()
     [[0.5, 0.0], [0.0, 0.0]]
     """
-    rho = _scalar("rho", rho)
-    if not isinstance(features, jax.core.Tracer):
-        features = _matrices.check_matrix("features", features)
-    features = jnp.asarray(features)
+    a = arguments(features=(features, Matrix("a batch of features [batch, n]")), rho=(rho, _RHO),
+                  F_hat=(F_hat, Matrix("a symmetric PSD correlation estimate [n, n]", _matrices.check_psd)))
+    features, F_hat = a["features"], a["F_hat"]
     n = features.shape[-1]
-    if not isinstance(F_hat, jax.core.Tracer):
-        F_hat = _matrices.check_symmetric("F_hat", F_hat, n, f"(n, n) with n = features.shape[1] = {n}")
+    if F_hat.shape != (n, n):
+        raise ValueError(f"F_hat must have shape (n, n) with n = features.shape[1] = {n}; got shape {tuple(F_hat.shape)}")
     batch_correlation = features.T @ features / features.shape[0]
-    return rho * jnp.asarray(F_hat) + (1.0 - rho) * batch_correlation
+    return a["rho"] * F_hat + (1.0 - a["rho"]) * batch_correlation

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ._modes import _check as _tau0_rule
 from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Flag, Interval, Parameter, System, Trajectory, Values, register, simulate
 
 POSITIVE_SCALAR = Interval(0.0, float("inf"), lower_closed=False, scalar=True)
@@ -77,16 +78,6 @@ def simsiam_sgd_step(t: Any, weights: Float[Array, "*batch 2"], args: SGDParamet
     g = w - (1.0 + args.sigma2) * w_p * w
     return jnp.stack([w_p + args.lr * (args.alpha_p * g * w - args.eta * w_p),
                       w + args.lr * (w_p * g - args.eta * w)], axis=-1)
-
-
-def _check(values: Values):
-    simsiam = values.settings["simsiam"]
-    tau0 = values.given.get("tau0")
-    if simsiam and tau0 is not None and not np.all(np.asarray(tau0) == 1.0):
-        raise ValueError(f"tau0 is fixed at 1 when simsiam=True (SimSiam's W_a = W); leave it unset or 1, got tau0={tau0!r}")
-    if not simsiam and tau0 is None:
-        return {"tau0": 0.0}
-    return None
 
 
 def _initial_weights(values: Values):
@@ -135,7 +126,7 @@ BYOL_MODES_DISCRETE = register(System(
     args=_sgd_args,
     field=lambda settings: simsiam_sgd_step if settings["simsiam"] else byol_sgd_step,
     outputs=_outputs,
-    check=_check,
+    check=_tau0_rule,  # the flow's rule: tau0 = 0 for BYOL, 1 (or unset) for SimSiam
     record=lambda v: ("lr", "p0", "s0", "alpha_p", "eta", "sigma2") + (() if v["simsiam"] else ("tau0", "gamma_ema")),
     flow_name=lambda v: "simsiam_modes_discrete" if v["simsiam"] else "byol_modes_discrete",
     discrete=True,

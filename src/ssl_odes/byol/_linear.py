@@ -92,8 +92,9 @@ from jaxtyping import Array, Float
 from .. import _params
 from .._core import matrices as _matrices
 from . import _directpred
-from ._directpred import _scalar
-from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Choice, Flag, Matrix, Parameter, System, Values, register, simulate
+from .._core import (NONNEGATIVE, POSITIVE, REAL, REQUIRED, Choice, Flag, Interval, Matrix, Parameter, System, Values,
+                     register, simulate)
+from .._core.arguments import MATRICES, PSD_MATRICES, SQUARE_MATRICES, TIME_GRID, arguments
 from ._modes import DEFAULT_NUM_POINTS, DEFAULT_T1
 from .._core.trajectory import Trajectory
 
@@ -143,7 +144,11 @@ def _sym(A):
 
 
 def _fro(A):
-    return jnp.sqrt(jnp.sum(A * A, axis=(-2, -1)))
+    """``||A||_F``, with gradient 0 (not NaN) at ``A = 0``: the invariant residual is exactly 0 at
+    ``t = 0`` and a symmetric predictor's asymmetry is 0 throughout, and ``jax.grad`` goes through both."""
+    squared = jnp.sum(A * A, axis=(-2, -1))
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
 
 
 def _safe_divide(num, den):
@@ -483,7 +488,9 @@ BYOL_LINEAR = register(System(
     flow_name=lambda v: "byol_linear",
     t1=DEFAULT_T1,
     num_points=DEFAULT_NUM_POINTS,
-    example={"W0": 0.5 * np.eye(3, 2) + 0.1, "Wp0": 0.3 * np.eye(3), "sigma2": [0.0, 0.1], "eta": 0.01},
+    # distinct eigenvalues of F and sym(W_p): eigh (in the diagnostics) is differentiable there
+    example={"W0": [[0.6, 0.1], [0.2, 0.5], [0.1, -0.3]], "Wp0": [[0.4, 0.05, 0.0], [0.02, 0.25, 0.01], [0.0, 0.03, 0.1]],
+             "sigma2": [0.0, 0.1], "eta": 0.01},
 ))
 
 
@@ -776,17 +783,32 @@ def aligned_initialization(
 # --------------------------------------------------------------------------------------------
 
 
-def _array(name: str, value: Any) -> jax.Array:
-    return value if isinstance(value, jax.core.Tracer) else jnp.asarray(_params.check_real(name, value))
+_SCALAR_REAL = Interval(scalar=True)
+_SCALAR_POSITIVE = Interval(0.0, lower_closed=False, scalar=True)
+_SCALAR_NONNEGATIVE = Interval(0.0, scalar=True)
+
+
+def _same_size(**matrices: jax.Array) -> int:
+    """The common ``n`` of square matrices ``[..., n, n]``; a ValueError names them otherwise."""
+    sizes = {name: value.shape[-1] for name, value in matrices.items()}
+    if len(set(sizes.values())) > 1:
+        shapes = ", ".join(f"{name}{tuple(value.shape)}" for name, value in matrices.items())
+        raise ValueError(f"{' and '.join(sizes)} must be n x n matrices of the same n; got {shapes}")
+    return next(iter(sizes.values()))
 
 
 def commutator(F: Any, Wp: Any) -> jax.Array:
     """``[F, W_p] = F W_p - W_p F`` over the last two axes (002 Thm 3).
 
+    ``F`` (``= W X W^T``) must be symmetric PSD and ``W_p`` square of the same size; leading axes
+    broadcast.
+
     >>> commutator([[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [1.0, 0.0]]).tolist()
     [[0.0, -1.0], [1.0, 0.0]]
     """
-    return _commutator(_array("F", F), _array("Wp", Wp))
+    a = arguments(F=(F, PSD_MATRICES), Wp=(Wp, SQUARE_MATRICES))
+    _same_size(F=a["F"], Wp=a["Wp"])
+    return _commutator(a["F"], a["Wp"])
 
 
 def k_matrix(F: Any, Wp: Any, *, alpha_p: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0, tau: Any = 1.0) -> jax.Array:
@@ -794,42 +816,56 @@ def k_matrix(F: Any, Wp: Any, *, alpha_p: Any = 1.0, eta: Any = 0.0, sigma2: Any
 
     ``W_p`` is replaced by its symmetric part (Eq 9 assumes a symmetric predictor). When ``F`` and
     ``W_p`` share eigenvectors, the eigenvalue on mode j is
-    :func:`ssl_odes.byol_modes.k_eigenvalue` of ``(p_j, s_j)``.
+    :func:`ssl_odes.byol_modes.k_eigenvalue` of ``(p_j, s_j)``. ``F`` symmetric PSD, ``W_p``
+    square of the same size; the scalars are single numbers.
 
     >>> np.round(np.asarray(k_matrix(np.eye(2), np.eye(2), alpha_p=2.0, tau=1.0)), 6).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    scalars = {name: _scalar(name, value) for name, value in dict(alpha_p=alpha_p, eta=eta, sigma2=sigma2, tau=tau).items()}
-    return _k_matrix(_array("F", F), _array("Wp", Wp), **scalars)
+    a = arguments(F=(F, PSD_MATRICES), Wp=(Wp, SQUARE_MATRICES), alpha_p=(alpha_p, _SCALAR_POSITIVE),
+                  eta=(eta, _SCALAR_NONNEGATIVE), sigma2=(sigma2, _SCALAR_NONNEGATIVE), tau=(tau, _SCALAR_REAL))
+    _same_size(F=a["F"], Wp=a["Wp"])
+    return _k_matrix(a["F"], a["Wp"], a["alpha_p"], a["eta"], a["sigma2"], a["tau"])
 
 
-def commutator_bound(t: Any, k_min: Any, commutator0: Any) -> np.ndarray:
+def commutator_bound(t: Any, k_min: Any, commutator0: Any) -> jax.Array:
     """Right side of Eq 10 in integral form: ``exp(-2 int_0^t lambda_min(K)) ||[F, W_p](0)||_F``.
 
-    ``t`` is the output grid ``[time]`` starting at 0 and ``k_min`` the sampled ``lambda_min(K)``
-    (time on the last axis); the integral is the cumulative trapezoid rule (error ``O(h^2)``
-    where ``k_min`` is smooth; ``k_min`` has kinks where eigenvalues of ``K`` cross).
+    ``t`` is the output grid ``[time]`` (strictly increasing, from the time of ``commutator0``)
+    and ``k_min`` the sampled ``lambda_min(K)`` (time on the last axis); the integral is the
+    cumulative trapezoid rule (error ``O(h^2)`` where ``k_min`` is smooth; ``k_min`` has kinks where
+    eigenvalues of ``K`` cross). ``commutator0 >= 0`` is a norm.
 
-    >>> commutator_bound([0.0, 1.0, 2.0], [0.5, 0.5, 0.5], 1.0).round(6).tolist()
+    >>> np.asarray(commutator_bound([0.0, 1.0, 2.0], [0.5, 0.5, 0.5], 1.0)).round(6).tolist()
     [1.0, 0.367879, 0.135335]
     """
-    t = _params.check_real("t", t, _params.NONNEGATIVE)
-    k_min = _params.check_real("k_min", k_min)
-    if t.ndim != 1 or t.shape[0] != k_min.shape[-1]:
+    a = arguments(t=(t, TIME_GRID), k_min=(k_min, REAL))
+    t, k_min = a["t"], a["k_min"]
+    if k_min.ndim < 1 or t.shape[0] != k_min.shape[-1]:
         raise ValueError(f"t must be 1-D with the length of k_min's last axis; got shapes {t.shape} and {k_min.shape}")
-    steps = 0.5 * (k_min[..., 1:] + k_min[..., :-1]) * np.diff(t)
-    integral = np.concatenate([np.zeros(k_min.shape[:-1] + (1,)), np.cumsum(steps, axis=-1)], axis=-1)
-    return np.exp(-2.0 * integral) * np.asarray(commutator0)[..., None]
+    commutator0 = arguments(commutator0=(commutator0, NONNEGATIVE))["commutator0"]
+    try:
+        commutator0 = jnp.broadcast_to(commutator0, k_min.shape[:-1])
+    except ValueError:
+        raise ValueError(f"commutator0 must broadcast to the batch axes of k_min {k_min.shape[:-1]}; got shape "
+                         f"{commutator0.shape}") from None
+    steps = 0.5 * (k_min[..., 1:] + k_min[..., :-1]) * jnp.diff(t)
+    integral = jnp.concatenate([jnp.zeros(k_min.shape[:-1] + (1,), k_min.dtype), jnp.cumsum(steps, axis=-1)], axis=-1)
+    return jnp.exp(-2.0 * integral) * commutator0[..., None]
 
 
 def alignment_cosines(F: Any, Wp: Any) -> tuple[jax.Array, jax.Array]:
     """``(s, cos)``: eigenvalues of ``F`` (largest first) and ``cos(u_j, W_p u_j)`` (002 Fig 2, col 3).
 
+    ``F`` symmetric PSD, ``W_p`` square of the same size. A cosine is 0 where ``W_p u_j = 0``.
+
     >>> s, cos = alignment_cosines(np.diag([2.0, 1.0]), np.diag([1.0, -1.0]))
     >>> np.asarray(s).tolist(), np.asarray(cos).tolist()
     ([2.0, 1.0], [1.0, -1.0])
     """
-    return _alignment(_array("F", F), _array("Wp", Wp))
+    a = arguments(F=(F, PSD_MATRICES), Wp=(Wp, SQUARE_MATRICES))
+    _same_size(F=a["F"], Wp=a["Wp"])
+    return _alignment(a["F"], a["Wp"])
 
 
 def predictor_asymmetry(Wp: Any) -> jax.Array:
@@ -838,7 +874,17 @@ def predictor_asymmetry(Wp: Any) -> jax.Array:
     >>> float(predictor_asymmetry([[0.0, 1.0], [0.0, 0.0]]))
     1.4142135623730951
     """
-    return _asymmetry(_array("Wp", Wp))
+    return _asymmetry(arguments(Wp=(Wp, SQUARE_MATRICES))["Wp"])
+
+
+def _weights(W: Any, Wp: Any, names: tuple[str, str]) -> tuple[jax.Array, jax.Array]:
+    """``W [..., n2, n1]`` and ``W_p [..., n2, n2]`` validated, with matching ``n2``."""
+    a = arguments(**{names[0]: (W, MATRICES), names[1]: (Wp, SQUARE_MATRICES)})
+    W, Wp = a[names[0]], a[names[1]]
+    if Wp.shape[-1] != W.shape[-2]:
+        raise ValueError(f"{names[1]} must be n2 x n2 with n2 = {names[0]}.shape[-2] = {W.shape[-2]}; got shapes "
+                         f"{names[0]}{tuple(W.shape)} and {names[1]}{tuple(Wp.shape)}")
+    return W, Wp
 
 
 def invariant_constant(W0: Any, Wp0: Any, alpha_p: Any = 1.0) -> jax.Array:
@@ -847,8 +893,9 @@ def invariant_constant(W0: Any, Wp0: Any, alpha_p: Any = 1.0) -> jax.Array:
     >>> invariant_constant([[2.0]], [[1.0]], alpha_p=0.5).tolist()
     [[2.0]]
     """
-    W0, Wp0 = _array("W0", W0), _array("Wp0", Wp0)
-    return W0 @ _t(W0) - _t(Wp0) @ Wp0 / _scalar("alpha_p", alpha_p)
+    W0, Wp0 = _weights(W0, Wp0, ("W0", "Wp0"))
+    alpha_p = arguments(alpha_p=(alpha_p, _SCALAR_POSITIVE))["alpha_p"]
+    return W0 @ _t(W0) - _t(Wp0) @ Wp0 / alpha_p
 
 
 def invariant_residual(W: Any, Wp: Any, t: Any, *, W0: Any, Wp0: Any, alpha_p: Any = 1.0, eta: Any = 0.0) -> jax.Array:
@@ -856,16 +903,20 @@ def invariant_residual(W: Any, Wp: Any, t: Any, *, W0: Any, Wp0: Any, alpha_p: A
 
     ``||W W^T - W_p^T W_p/alpha_p - exp(-2 eta t) C||_F / (||W W^T||_F + ||W_p^T W_p||_F/alpha_p
     + exp(-2 eta t) ||C||_F)`` with ``W`` ``[time, n2, n1]``, ``W_p`` ``[time, n2, n2]``, ``t``
-    ``[time]``.
+    ``[time]`` (times ``>= 0``; 0 where every term is 0).
 
     >>> W0, Wp0 = np.eye(2), 0.5 * np.eye(2)
     >>> float(invariant_residual(W0[None], Wp0[None], [0.0], W0=W0, Wp0=Wp0)[0])
     0.0
     """
-    alpha_p = _scalar("alpha_p", alpha_p)
-    eta = _scalar("eta", eta)
-    C = invariant_constant(W0, Wp0, alpha_p)
-    return _invariant_residual(_array("W", W), _array("Wp", Wp), _array("t", t), C, alpha_p, eta)
+    W, Wp = _weights(W, Wp, ("W", "Wp"))
+    a = arguments(t=(t, NONNEGATIVE), alpha_p=(alpha_p, _SCALAR_POSITIVE), eta=(eta, _SCALAR_NONNEGATIVE))
+    C = invariant_constant(W0, Wp0, a["alpha_p"])
+    if C.shape[-1] != W.shape[-2]:
+        raise ValueError(f"W0 and W must have the same n2; got W0 giving C of shape {tuple(C.shape)} and W{tuple(W.shape)}")
+    if a["t"].shape != W.shape[:-2]:
+        raise ValueError(f"t must have the leading (time) shape of W {tuple(W.shape[:-2])}; got shape {tuple(a['t'].shape)}")
+    return _invariant_residual(W, Wp, a["t"], C, a["alpha_p"], a["eta"])
 
 
 def h_matrix(Wp: Any, X: Any, Xp: Any, eta: Any = 0.0) -> jax.Array:
@@ -873,15 +924,19 @@ def h_matrix(Wp: Any, X: Any, Xp: Any, eta: Any = 0.0) -> jax.Array:
 
     Without stop-gradient, ``d vec(W)/dt = -H vec(W)`` with the column-major ``vec`` (stacked
     columns), for which ``vec(A W B) = (B^T (x) A) vec(W)``. ``H`` is PSD, and
-    ``lambda_min(H) >= lambda_min(X') + eta`` (the other terms are PSD).
+    ``lambda_min(H) >= lambda_min(X') + eta`` (the other terms are PSD). ``W_p`` is one square
+    matrix; ``X`` and ``X'`` symmetric PSD matrices of the same size.
 
     >>> H = h_matrix(np.eye(1), np.eye(2), 0.5 * np.eye(2), eta=0.1)
     >>> np.round(np.asarray(H), 6).tolist()
     [[1.1, 0.0], [0.0, 1.1]]
     """
-    Wp, X, Xp = _array("Wp", Wp), _array("X", X), _array("Xp", Xp)
-    eta = _scalar("eta", eta)
+    psd = Matrix("a symmetric positive semi-definite matrix", _matrices.check_psd)
+    a = arguments(Wp=(Wp, Matrix("a square matrix", lambda name, m: _matrices.check_matrix(name, m, (len(m), len(m))))),
+                  X=(X, psd), Xp=(Xp, psd), eta=(eta, _SCALAR_NONNEGATIVE))
+    Wp, X, Xp = a["Wp"], a["X"], a["Xp"]
+    _same_size(X=X, Xp=Xp)
     identity = jnp.eye(Wp.shape[-1], dtype=Wp.dtype)
     shifted = Wp - identity
     size = X.shape[-1] * Wp.shape[-1]
-    return jnp.kron(Xp, _t(Wp) @ Wp + identity) + jnp.kron(X, _t(shifted) @ shifted) + eta * jnp.eye(size, dtype=Wp.dtype)
+    return jnp.kron(Xp, _t(Wp) @ Wp + identity) + jnp.kron(X, _t(shifted) @ shifted) + a["eta"] * jnp.eye(size, dtype=Wp.dtype)

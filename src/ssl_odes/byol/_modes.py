@@ -40,6 +40,7 @@ Analytic companions (all NumPy-broadcasting, NaN where a quantity does not exist
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import equinox as eqx
@@ -47,8 +48,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _params
 from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Flag, Parameter, System, Values, register, simulate
+from .._core.arguments import EIGENVALUE, TIME_GRID, arguments
+from .._core.params import validate
 from .._core.stability import FixedPointStability, classify_fixed_point, classify_scalar_fixed_point
 from .._core.trajectory import Trajectory
 
@@ -262,35 +264,30 @@ simulate_byol_modes.system = BYOL_MODES
 # --------------------------------------------------------------------------------------------
 
 
-def _parameter(name: str, value: Any) -> Any:
-    """Validate a parameter when it is concrete; pass traced values through (jit-friendly)."""
-    if isinstance(value, jax.core.Tracer):
-        return value
-    return jnp.asarray(_params.check_real(name, value))
-
-
 def invariant(p: Any, s: Any, alpha_p: Any = 1.0) -> jax.Array:
     """Left side of the integral of motion (002 Eq 14): ``s - p^2 / alpha_p``.
 
     Along any solution of Eqs 11-12 (any ``tau(t)``), ``d/dt (s - p^2/alpha_p) = -2 eta
     (s - p^2/alpha_p)``, so it equals ``exp(-2 eta t) c`` with ``c = s(0) - p(0)^2 / alpha_p``
-    (the paper's printed ``c_j`` has the opposite sign, a typo).
+    (the paper's printed ``c_j`` has the opposite sign, a typo). ``p`` real, ``s >= 0`` (an
+    eigenvalue of the PSD ``F``; see :data:`ssl_odes._core.arguments.EIGENVALUE`), ``alpha_p > 0``; they broadcast.
 
     >>> float(invariant(p=1.0, s=3.0, alpha_p=2.0))
     2.5
     """
-    alpha_p = _parameter("alpha_p", alpha_p)
-    return jnp.asarray(s) - jnp.asarray(p) ** 2 / alpha_p
+    a = arguments(p=(p, REAL), s=(s, EIGENVALUE), alpha_p=(alpha_p, POSITIVE))
+    return a["s"] - a["p"] ** 2 / a["alpha_p"]
 
 
 def invariant_prediction(t: Any, p0: Any, s0: Any, alpha_p: Any = 1.0, eta: Any = 0.0) -> jax.Array:
-    """Right side of Eq 14: ``exp(-2 eta t) (s0 - p0^2 / alpha_p)``.
+    """Right side of Eq 14: ``exp(-2 eta t) (s0 - p0^2 / alpha_p)``, for times ``t >= 0``.
 
     >>> float(invariant_prediction(0.0, p0=1.0, s0=3.0, alpha_p=2.0, eta=0.5))
     2.5
     """
-    eta = _parameter("eta", eta)
-    return jnp.exp(-2.0 * eta * jnp.asarray(t)) * invariant(p0, s0, alpha_p)
+    a = arguments(t=(t, NONNEGATIVE), p0=(p0, REAL), s0=(s0, NONNEGATIVE), alpha_p=(alpha_p, POSITIVE),
+                  eta=(eta, NONNEGATIVE))
+    return jnp.exp(-2.0 * a["eta"] * a["t"]) * (a["s0"] - a["p0"] ** 2 / a["alpha_p"])
 
 
 def collapse_threshold(tau: Any = 1.0, sigma2: Any = 0.0) -> jax.Array:
@@ -299,8 +296,8 @@ def collapse_threshold(tau: Any = 1.0, sigma2: Any = 0.0) -> jax.Array:
     >>> float(collapse_threshold(tau=1.0, sigma2=0.0))
     0.25
     """
-    sigma2 = _parameter("sigma2", sigma2)
-    return jnp.asarray(tau) ** 2 / (4.0 * (1.0 + sigma2))
+    a = arguments(tau=(tau, REAL), sigma2=(sigma2, NONNEGATIVE))
+    return a["tau"] ** 2 / (4.0 * (1.0 + a["sigma2"]))
 
 
 def fixed_points(tau: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0) -> tuple[jax.Array, jax.Array]:
@@ -308,18 +305,17 @@ def fixed_points(tau: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0) -> tuple[jax
 
     .. math:: p^*_\pm = \frac{\tau \pm \sqrt{\tau^2 - 4 \eta (1 + \sigma^2)}}{2 (1 + \sigma^2)}
 
-    They exist for ``eta <= tau^2 / (4 (1 + sigma2))`` and are NaN above that threshold. For
-    ``tau > 0`` and ``0 < eta`` below threshold, ``p*_-`` is unstable (the collapse basin is
-    ``p < p*_-``) and ``p*_+`` stable. ``p*_-`` decreases with ``tau`` and increases with ``eta``.
-    Also, ``p = 0`` is always a fixed point.
+    They exist for ``eta <= tau^2 / (4 (1 + sigma2))`` and are NaN where they do not exist (above
+    that threshold). For ``tau > 0`` and ``0 < eta`` below threshold, ``p*_-`` is unstable (the
+    collapse basin is ``p < p*_-``) and ``p*_+`` stable. ``p*_-`` decreases with ``tau`` and
+    increases with ``eta``. Also, ``p = 0`` is always a fixed point.
 
     >>> p_minus, p_plus = fixed_points(tau=1.0, eta=0.0, sigma2=1.0)
     >>> float(p_minus), float(p_plus)
     (0.0, 0.5)
     """
-    eta = _parameter("eta", eta)
-    sigma2 = _parameter("sigma2", sigma2)
-    tau = jnp.asarray(tau)
+    a = arguments(tau=(tau, REAL), eta=(eta, NONNEGATIVE), sigma2=(sigma2, NONNEGATIVE))
+    tau, eta, sigma2 = a["tau"], a["eta"], a["sigma2"]
     disc = tau**2 - 4.0 * eta * (1.0 + sigma2)
     root = jnp.sqrt(jnp.where(disc >= 0, disc, jnp.nan))
     return (tau - root) / (2.0 * (1.0 + sigma2)), (tau + root) / (2.0 * (1.0 + sigma2))
@@ -331,12 +327,17 @@ def phase_plane_fixed_points(
     """Fixed points ``(p, s)`` of Eqs 11-12 at fixed ``tau`` for ``eta > 0``.
 
     Returns ``{"collapsed": (0, 0), "p_minus": (p*_-, p*_-^2/alpha_p), "p_plus": (p*_+,
-    p*_+^2/alpha_p)}`` (NaN where absent): with ``eta > 0``, ``ds/dt = 0`` needs ``s = 0``
+    p*_+^2/alpha_p)}`` (NaN where they do not exist): with ``eta > 0``, ``ds/dt = 0`` needs ``s = 0``
     (then ``dp/dt = -eta p`` forces ``p = 0``) or ``p g = eta`` (``p = p*_+/-``, then ``dp/dt = 0``
     gives ``s = p^2 / alpha_p``, on the invariant parabola). With ``eta = 0`` the fixed points form
     the lines ``s = 0`` and ``p = tau / (1 + sigma2)``; the points returned lie on them.
+
+    >>> fp = phase_plane_fixed_points(tau=1.0, alpha_p=2.0, eta=0.0)
+    >>> float(fp["p_plus"][0]), float(fp["p_plus"][1])
+    (1.0, 0.5)
     """
-    alpha_p = _parameter("alpha_p", alpha_p)
+    alpha_p = arguments(tau=(tau, REAL), alpha_p=(alpha_p, POSITIVE), eta=(eta, NONNEGATIVE),
+                        sigma2=(sigma2, NONNEGATIVE))["alpha_p"]
     p_minus, p_plus = fixed_points(tau, eta, sigma2)
     zero = jnp.zeros_like(p_minus)
     return {
@@ -354,10 +355,9 @@ def p_dynamics_on_parabola(p: Any, tau: Any = 1.0, eta: Any = 0.0, sigma2: Any =
     >>> float(p_dynamics_on_parabola(0.5, tau=1.0, eta=0.0))
     0.125
     """
-    eta = _parameter("eta", eta)
-    sigma2 = _parameter("sigma2", sigma2)
-    p = jnp.asarray(p)
-    return p**2 * (jnp.asarray(tau) - (1.0 + sigma2) * p) - eta * p
+    a = arguments(p=(p, REAL), tau=(tau, REAL), eta=(eta, NONNEGATIVE), sigma2=(sigma2, NONNEGATIVE))
+    p = a["p"]
+    return p**2 * (a["tau"] - (1.0 + a["sigma2"]) * p) - a["eta"] * p
 
 
 def tau_closed_form(t: Any, p: Any, beta: Any, tau0: Any = 0.0) -> jax.Array:
@@ -372,21 +372,25 @@ def tau_closed_form(t: Any, p: Any, beta: Any, tau0: Any = 0.0) -> jax.Array:
     ``I_k = e^{-beta h} I_{k-1} + int_0^h p(t_k - u) e^{-beta u} du`` with ``p`` linear between
     grid points and the exponential weight integrated exactly: exact for piecewise-linear ``p``,
     second order (error ``O(h^2 p'')``) otherwise, and free of the overflow of ``e^{beta t}``.
-    Valid for ``p > 0`` on the parabola, any ``eta`` and ``sigma2``.
+    Valid for ``p > 0`` on the parabola, any ``eta`` and ``sigma2``: ``t`` must be a strictly
+    increasing grid and ``p > 0`` (validated; a sign change of ``p`` would divide by zero).
 
     >>> import jax.numpy as jnp
     >>> t = jnp.linspace(0.0, 5.0, 501)
     >>> bool(jnp.allclose(tau_closed_form(t, jnp.ones_like(t), beta=0.5), 1 - jnp.exp(-0.5 * t), atol=1e-6))
     True
     """
-    beta = _parameter("beta", beta)
-    t = jnp.asarray(t)
-    p = jnp.asarray(p)
-    if t.ndim != 1 or p.ndim < 1 or p.shape[-1] != t.shape[0]:
+    a = arguments(t=(t, TIME_GRID), p=(p, POSITIVE), beta=(beta, NONNEGATIVE), tau0=(tau0, REAL))
+    t, p, beta = a["t"], a["p"], a["beta"]
+    if p.ndim < 1 or p.shape[-1] != t.shape[0]:
         raise ValueError(f"t must be 1-D and match the last axis of p; got t{tuple(t.shape)} and p{tuple(p.shape)}")
     # beta and tau0 broadcast against p like every companion (e.g. beta[:, None]); constant in time.
-    beta_batch = jnp.broadcast_to(beta, p.shape)[..., 0]
-    tau0_batch = jnp.broadcast_to(jnp.asarray(tau0), p.shape)[..., 0]
+    try:
+        beta_batch = jnp.broadcast_to(beta, p.shape)[..., 0]
+        tau0_batch = jnp.broadcast_to(a["tau0"], p.shape)[..., 0]
+    except ValueError:
+        raise ValueError(f"beta and tau0 must broadcast to the shape of p; got beta{tuple(jnp.shape(beta))}, "
+                         f"tau0{tuple(jnp.shape(a['tau0']))} and p{tuple(p.shape)}") from None
     p_time_first = jnp.moveaxis(p, -1, 0)
     h = jnp.diff(t).reshape((-1,) + (1,) * (p.ndim - 1))
     weight_now, weight_slope = _exponential_weights(beta_batch, h)
@@ -425,23 +429,31 @@ def _exponential_weights(beta, h):
 
 
 def delta(p: Any, tau: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0) -> jax.Array:
-    """``Delta_j = p (tau - (1 + sigma2) p) - eta`` (002 Sec 4), so that Eq 16 reads ``dp/dt = p Delta_j``."""
-    eta = _parameter("eta", eta)
-    sigma2 = _parameter("sigma2", sigma2)
-    p = jnp.asarray(p)
-    return p * (jnp.asarray(tau) - (1.0 + sigma2) * p) - eta
+    """``Delta_j = p (tau - (1 + sigma2) p) - eta`` (002 Sec 4), so that Eq 16 reads ``dp/dt = p Delta_j``.
+
+    >>> float(delta(0.5, tau=1.0, eta=0.1))
+    0.15
+    """
+    a = arguments(p=(p, REAL), tau=(tau, REAL), eta=(eta, NONNEGATIVE), sigma2=(sigma2, NONNEGATIVE))
+    return _delta(a["p"], a["tau"], a["eta"], a["sigma2"])
+
+
+def _delta(p, tau, eta, sigma2):
+    return p * (tau - (1.0 + sigma2) * p) - eta
 
 
 def k_eigenvalue(p: Any, s: Any, tau: Any = 1.0, alpha_p: Any = 1.0, eta: Any = 0.0, sigma2: Any = 0.0) -> jax.Array:
     """Eigenvalue of ``K`` (002 Eq 9) on mode ``j`` when ``F`` and ``W_p`` share eigenvectors:
 
     ``k_j = (1 + sigma2) (alpha_p s / 2 + p^2) - tau p + 3 eta / 2``.
+
+    >>> float(k_eigenvalue(p=1.0, s=2.0, tau=1.0))
+    1.0
     """
-    alpha_p = _parameter("alpha_p", alpha_p)
-    eta = _parameter("eta", eta)
-    sigma2 = _parameter("sigma2", sigma2)
-    p = jnp.asarray(p)
-    return (1.0 + sigma2) * (alpha_p * jnp.asarray(s) / 2.0 + p**2) - jnp.asarray(tau) * p + 1.5 * eta
+    a = arguments(p=(p, REAL), s=(s, EIGENVALUE), tau=(tau, REAL), alpha_p=(alpha_p, POSITIVE),
+                  eta=(eta, NONNEGATIVE), sigma2=(sigma2, NONNEGATIVE))
+    p = a["p"]
+    return (1.0 + a["sigma2"]) * (a["alpha_p"] * a["s"] / 2.0 + p**2) - a["tau"] * p + 1.5 * a["eta"]
 
 
 def alignment_condition(
@@ -451,11 +463,14 @@ def alignment_condition(
 
     Since ``k_j = alpha_p (1 + sigma2) s / 2 - Delta_j + eta / 2``, this is exactly positivity of
     the mode's eigenvalue of ``K``: eigenspace alignment stays stable (Theorem 3).
+
+    >>> bool(alignment_condition(p=0.5, s=1.0))   # Delta = 0.25 < (1 * 1.0 + 0) / 2
+    True
     """
-    alpha_p = _parameter("alpha_p", alpha_p)
-    eta = _parameter("eta", eta)
-    sigma2 = _parameter("sigma2", sigma2)
-    return delta(p, tau, eta, sigma2) < (alpha_p * (1.0 + sigma2) * jnp.asarray(s) + eta) / 2.0
+    a = arguments(p=(p, REAL), s=(s, EIGENVALUE), tau=(tau, REAL), alpha_p=(alpha_p, POSITIVE),
+                  eta=(eta, NONNEGATIVE), sigma2=(sigma2, NONNEGATIVE))
+    left = _delta(a["p"], a["tau"], a["eta"], a["sigma2"])
+    return left < (a["alpha_p"] * (1.0 + a["sigma2"]) * a["s"] + a["eta"]) / 2.0
 
 
 def classify_mode_fixed_point(
@@ -478,19 +493,24 @@ def classify_mode_fixed_point(
     >>> classify_mode_fixed_point(p=1.5, s=0.0, tau=1.0, eta=0.0).label  # on the collapsed line s = 0
     'stable'
     """
-    scalars = _params.check_parameters(alpha_p=alpha_p, eta=eta, sigma2=sigma2)
-    for name, value in scalars.items():
-        if value.ndim != 0:
-            raise ValueError(f"{name} must be a scalar here; got an array of shape {value.shape}")
-    state = [float(_params.check_scalar("p", p)), float(_params.check_scalar("s", s)), float(tau)]
+    scalar = lambda domain: dataclasses.replace(domain, scalar=True)  # noqa: E731
+    a = {name: validate(name, value, scalar(domain)) for name, value, domain in (
+        ("p", p, REAL), ("s", s, NONNEGATIVE), ("tau", tau, REAL), ("alpha_p", alpha_p, POSITIVE),
+        ("eta", eta, NONNEGATIVE), ("sigma2", sigma2, NONNEGATIVE))}
+    if beta is not None:
+        beta = validate("beta", beta, scalar(NONNEGATIVE))
+    if zero_tol is not None:
+        zero_tol = validate("zero_tol", zero_tol, scalar(POSITIVE))
+    scalars = {name: np.asarray(a[name]) for name in ("alpha_p", "eta", "sigma2")}
+    state = [a["p"], a["s"], a["tau"]]
     dtype = jnp.result_type(float)
     if beta is None:
         field = phase_plane_vector_field
-        args = PhasePlaneParameters(scalars["alpha_p"], scalars["eta"], scalars["sigma2"], np.asarray(tau))
+        args = PhasePlaneParameters(scalars["alpha_p"], scalars["eta"], scalars["sigma2"], np.asarray(a["tau"]))
         y = jnp.asarray(state[:2], dtype)
     else:
         field = byol_modes_vector_field
-        args = ModeParameters(scalars["alpha_p"], _params.check_real("beta", beta), scalars["eta"], scalars["sigma2"])
+        args = ModeParameters(scalars["alpha_p"], np.asarray(beta), scalars["eta"], scalars["sigma2"])
         y = jnp.asarray(state, dtype)
     args = jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf, dtype), args)
     return classify_fixed_point(field, y, args, zero_tol=zero_tol)
@@ -504,7 +524,7 @@ def classify_parabola_fixed_point(p_star: float, tau: float = 1.0, eta: float = 
     >>> classify_parabola_fixed_point(0.0, tau=1.0, eta=0.01)
     'stable'
     """
-    eta = float(_params.check_scalar("eta", eta))
-    sigma2 = float(_params.check_scalar("sigma2", sigma2))
-    p_star = _params.check_scalar("p", p_star)
-    return classify_scalar_fixed_point(lambda p: p_dynamics_on_parabola(p, tau, eta, sigma2), p_star)
+    scalar = {name: validate(name, value, dataclasses.replace(domain, scalar=True)) for name, value, domain in (
+        ("p_star", p_star, REAL), ("tau", tau, REAL), ("eta", eta, NONNEGATIVE), ("sigma2", sigma2, NONNEGATIVE))}
+    tau, eta, sigma2 = scalar["tau"], scalar["eta"], scalar["sigma2"]
+    return classify_scalar_fixed_point(lambda p: p_dynamics_on_parabola(p, tau, eta, sigma2), scalar["p_star"])

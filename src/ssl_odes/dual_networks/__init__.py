@@ -18,7 +18,7 @@
 ``ssl_odes.ema`` is an alias of ``_ema``.
 """
 
-from . import _batchnorm, _connection, _covariance_operator, _ema, _hltm, _hltm_experiment, _single_neuron, _two_layer
+from . import _batchnorm, _connection, _covariance_operator, _ema, _hltm, _single_neuron, _two_layer
 from ._connection import *  # noqa: F401,F403
 from ._covariance_operator import *  # noqa: F401,F403
 from ._ema import *  # noqa: F401,F403
@@ -26,10 +26,19 @@ from ._single_neuron import *  # noqa: F401,F403
 from ._two_layer import *  # noqa: F401,F403
 from ._batchnorm import *  # noqa: F401,F403
 from ._hltm import *  # noqa: F401,F403
-from ._hltm_experiment import *  # noqa: F401,F403
 from ._ema import simulate_discrete as simulate_ema_discrete  # noqa: F401
+
+#: Table 3's names (``_hltm_experiment``, flax): imported on first use.
+_HLTM_EXPERIMENT_NAMES = ("HLTMExperimentConfig", "TreeNetwork", "hltm_experiment", "level_correlations", "PAPER_TABLE3")
 
 __all__ = sorted(set(_ema.__all__) | {"simulate_ema_discrete"} | set(_connection.__all__)
                  | set(_covariance_operator.__all__) | set(_single_neuron.__all__)
                  | set(_two_layer.__all__) | set(_batchnorm.__all__)
-                 | set(_hltm.__all__) | set(_hltm_experiment.__all__))
+                 | set(_hltm.__all__) | set(_HLTM_EXPERIMENT_NAMES))
+
+
+from .._core.lazy import lazy_experiment  # noqa: E402
+
+
+def __getattr__(name: str):
+    return lazy_experiment(__name__, "_hltm_experiment", _HLTM_EXPERIMENT_NAMES, name)

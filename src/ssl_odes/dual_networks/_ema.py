@@ -48,8 +48,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 import numpy as np
 
-from .. import _params
-from .._core import POSITIVE, REAL, REQUIRED, Interval, Parameter, System, Trajectory, register, simulate
+from .._core import NONNEGATIVE, POSITIVE, REAL, REQUIRED, Interval, Parameter, System, Trajectory, register, simulate
+from .._core.arguments import arguments
+from .._core.params import _describe_bad, validate
 
 __all__ = [
     "discriminant",
@@ -64,8 +65,13 @@ __all__ = [
 ]
 
 
+#: Domains of the companions' arguments (those of :data:`EMA_DISCRETE`'s parameters).
+_DOMAINS = {"w0": REAL, "lr": POSITIVE, "gamma_ema": Interval(0.0, 1.0, upper_closed=False), "lam": REAL,
+            "w_ema0": REAL}
+
+
 def _validated(**values: Any) -> dict[str, jax.Array]:
-    return {name: jnp.asarray(value) for name, value in _params.check_parameters(**values).items()}
+    return arguments(**{name: (value, _DOMAINS[name]) for name, value in values.items()})
 
 
 def discriminant(lr: Any, gamma_ema: Any, lam: Any) -> jax.Array:
@@ -160,7 +166,7 @@ def ema_step(t: Any, y: Float[Array, "*batch 2"], args: EMAParameters) -> Float[
     autonomous; it is there because every step map has the vector field's ``(t, y, args)`` form.
 
     >>> import jax.numpy as jnp
-    >>> ema_step(0, jnp.array([1.0, 0.0]), EMAParameters(lr=0.1, gamma_ema=0.9, lam=0.0)).tolist()
+    >>> [round(float(v), 6) for v in ema_step(0, jnp.array([1.0, 0.0]), EMAParameters(lr=0.1, gamma_ema=0.9, lam=0.0))]
     [0.9, 0.1]
     """
     w, w_ema = y[..., 0], y[..., 1]
@@ -254,12 +260,16 @@ def _divided_power(t, z_big, q, zero_big):
     repeated root) gives the limit ``t z_big^(t-1)``.
     """
     tc = t.astype(q.dtype)
-    q_safe = jnp.where(q == 0, 1.0, q)
-    ratio = jnp.where(q == 0, tc, jnp.expm1(tc * jnp.log1p(q_safe)) / q_safe)
+    # q = 0: a repeated root, ratio -> t. q = -1: the other root is 0, so (1 + q)^t = 0 and ratio = 1
+    # (log1p(-1) = -inf would give t * (-inf + 0j) = -inf + NaN j in complex arithmetic).
+    special = (q == 0) | (q == -1)
+    q_safe = jnp.where(special, 0.5, q)
+    ratio = jnp.where(q == 0, tc, jnp.where(q == -1, 1.0, jnp.expm1(tc * jnp.log1p(q_safe)) / q_safe))
     z_safe = jnp.where(zero_big, 1.0, z_big)
     h = jnp.where(t >= 1, z_safe ** (tc - 1.0), 0.0) * jnp.where(t >= 1, ratio, 0.0)
-    # Both roots zero (M nilpotent): h_1 = 1, h_t = 0 otherwise.
-    return jnp.where(zero_big, jnp.where(t == 1, 1.0, 0.0), h)
+    # h_1 = 1 exactly (so w(0) = w0 and w_ema(0) = w_ema0 to the last bit); both roots zero (M
+    # nilpotent): h_t = 0 for t != 1.
+    return jnp.where(t == 1, 1.0, jnp.where(zero_big, 0.0, h))
 
 
 def closed_form(t: Any, w0: Any, lr: Any, gamma_ema: Any, lam: Any, w_ema0: Any = 0.0) -> tuple[jax.Array, jax.Array]:
@@ -272,7 +282,9 @@ def closed_form(t: Any, w0: Any, lr: Any, gamma_ema: Any, lam: Any, w_ema0: Any 
 
     with ``h_t = (z_max^t - z_min^t)/(z_max - z_min)`` (Eq 143; ``t r^(t-1)`` for a repeated root
     ``r``). With ``w_ema(0) = 0`` this is ``w(t) = A z_min^t + B z_max^t``, the residues of Eq 140.
-    All arguments broadcast with NumPy rules; ``t`` holds integer step indices ``>= 0``.
+    All arguments broadcast with NumPy rules; ``t`` holds integer step indices ``>= 0``, computed
+    in floating point (no integer overflow: ``t = 2**33`` is exact in either dtype; beyond ``2^24``
+    in float32, ``t + 1`` rounds to ``t``).
 
     Example:
         >>> import numpy as np
@@ -284,10 +296,11 @@ def closed_form(t: Any, w0: Any, lr: Any, gamma_ema: Any, lam: Any, w_ema0: Any 
         >>> np.round(w, 5).tolist()     # r^t + (r - gamma) t r^(t-1) = r^t
         [1.0, 0.5, 0.25, 0.125]
     """
-    t_arr = _params.check_real("t", t, _params.NONNEGATIVE)
-    if np.any(t_arr != np.round(t_arr)):
-        raise ValueError(f"t must hold integer step indices >= 0; got t={t!r}")
     p = _validated(w0=w0, lr=lr, gamma_ema=gamma_ema, lam=lam, w_ema0=w_ema0)
+    t_arr = np.asarray(validate("t", t, NONNEGATIVE))
+    if np.any(t_arr != np.round(t_arr)):
+        raise ValueError(f"t must hold integer step indices >= 0; got {_describe_bad('t', t_arr, t_arr != np.round(t_arr))}")
+    arguments(t=(t_arr, NONNEGATIVE), **{name: (value, REAL) for name, value in p.items()})  # they broadcast
     lr, gamma, lam = p["lr"], p["gamma_ema"], p["lam"]
     e = 1.0 - gamma
     z_min, z_max, sqrt_disc = _roots(lr, e, lam)
@@ -297,9 +310,10 @@ def closed_form(t: Any, w0: Any, lr: Any, gamma_ema: Any, lam: Any, w_ema0: Any 
     difference = jnp.where(min_is_big, sqrt_disc, -sqrt_disc)
     zero_big = z_big == 0
     q = difference / jnp.where(zero_big, 1.0, z_big)
-    t_int = jnp.asarray(t_arr.astype(np.int64) if jax.config.read("jax_enable_x64") else t_arr.astype(np.int32))
-    h_t = _divided_power(t_int, z_big, q, zero_big).real
-    h_next = _divided_power(t_int + 1, z_big, q, zero_big).real
+    # t stays a float (exact up to 2^53 in float64, 2^24 in float32): an integer dtype overflows at 2^31
+    t_float = jnp.asarray(t_arr, dtype=z_big.real.dtype)
+    h_t = _divided_power(t_float, z_big, q, zero_big).real
+    h_next = _divided_power(t_float + 1.0, z_big, q, zero_big).real
     w = p["w0"] * (h_next - gamma * h_t) + lr * (1.0 - lam) * p["w_ema0"] * h_t
     w_ema = e * p["w0"] * h_t + p["w_ema0"] * (h_next - (1.0 - lr) * h_t)
     return w, w_ema

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 METHODS = ("byol", "simsiam", "simclr")
-PREDICTORS = ("mlp", "linear", "directpred", "none")
+PREDICTORS = ("mlp", "linear", "directpred", "identity_head", "none")
 DATASETS = ("digits", "cifar10", "stl10", "synthetic")
 ENCODERS = ("small_resnet", "resnet18", "linear")
 #: Normalisation of the projector / predictor MLPs (000 Table 5). ``"bn"`` is BatchNorm with its
@@ -124,7 +124,8 @@ class TrainConfig:
         method: ``"byol"`` (EMA target), ``"simsiam"`` (target = online, stop-gradient) or
             ``"simclr"`` (NT-Xent, no predictor, no target).
         predictor: ``"mlp"`` (Linear-BN-ReLU-Linear, BYOL's default), ``"linear"`` (002's ``Wp``),
-            ``"directpred"`` (``Wp`` set from the input correlation, 002 Eqs 18-19) or ``"none"``
+            ``"directpred"`` (``Wp`` set from the input correlation, 002 Eqs 18-19),
+            ``"identity_head"`` (004's ``E = I`` with only the off-diagonal trained) or ``"none"``
             (identity; 000 Table 4's "no predictor").
         predictor_bias, predictor_symmetric: options of the linear predictor (``Wp`` used as
             ``(Wp + Wp^T)/2`` when symmetric, 002 Assumption 3).

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from .config import TrainConfig
-from .predictors import LinearPredictor
+from .predictors import IdentityHeadPredictor, LinearPredictor
 from .resnet import MLP, LinearEncoder, resnet18, small_resnet
 
 __all__ = ["SSLNetwork", "build_network", "compute_dtype"]
@@ -52,6 +52,8 @@ class SSLNetwork(nn.Module):
             self.predictor = LinearPredictor(cfg.predictor_bias, cfg.predictor_symmetric, dtype, params)
         elif cfg.predictor == "directpred":
             self.predictor = LinearPredictor(False, False, dtype, params)
+        elif cfg.predictor == "identity_head":
+            self.predictor = IdentityHeadPredictor(dtype, params)
         else:
             self.predictor = None
 

@@ -5,6 +5,8 @@ The predictor maps the online projection ``f`` to a prediction of the target's p
 * ``"mlp"``: :class:`~ssl_odes.empirical.resnet.MLP` (Linear-BN-ReLU-Linear), BYOL's default.
 * ``"linear"``: :class:`LinearPredictor`, ``p = Wp f (+ b)``; with ``symmetric=True`` the map is
   ``(Wp + Wp^T) / 2`` (002 Assumption 3, "symmetric regularisation" of Table 3).
+* ``"identity_head"``: :class:`IdentityHeadPredictor`, 004 Fig 1's head: ``p = E f`` with ``E``
+  initialised to the identity and only its off-diagonal trained (the diagonal is frozen at 1).
 * ``"directpred"``: a bias-free :class:`LinearPredictor` whose ``Wp`` is *set* from the statistics
   of its input instead of trained:
 
@@ -35,7 +37,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-__all__ = ["LinearPredictor", "update_correlation", "directpred_weights"]
+__all__ = ["LinearPredictor", "IdentityHeadPredictor", "identity_head_matrix", "update_correlation", "directpred_weights"]
 
 
 class LinearPredictor(nn.Module):
@@ -68,6 +70,44 @@ class LinearPredictor(nn.Module):
         if self.use_bias:
             out = out + self.param("b", nn.initializers.zeros_init(), (d,), self.param_dtype).astype(self.dtype)
         return out
+
+
+def identity_head_matrix(offdiag: jax.Array) -> jax.Array:
+    """``E = I + offdiag(O)``: the head of 004 from its trainable parameter ``O`` (its diagonal is ignored).
+
+    >>> import jax.numpy as jnp
+    >>> identity_head_matrix(jnp.array([[5.0, 0.5], [-1.0, 7.0]])).tolist()
+    [[1.0, 0.5], [-1.0, 1.0]]
+    """
+    d = offdiag.shape[-1]
+    eye = jnp.eye(d, dtype=offdiag.dtype)
+    return eye + offdiag * (1.0 - eye)
+
+
+class IdentityHeadPredictor(nn.Module):
+    """``p = E f`` with ``E = I + offdiag(O)``, ``O = 0`` at initialisation (004 Sec 3.1, Fig 1).
+
+    Only the off-diagonal of ``E`` can move: the diagonal of ``O`` is masked out, so its gradient
+    is zero and it stays 0 (weight decay of a zero stays zero).
+
+    >>> import jax, jax.numpy as jnp
+    >>> pred = IdentityHeadPredictor()
+    >>> variables = pred.init(jax.random.PRNGKey(0), jnp.ones((1, 2)))
+    >>> pred.apply(variables, jnp.array([[1.0, 2.0]])).tolist()  # E = I at initialisation
+    [[1.0, 2.0]]
+    >>> g = jax.grad(lambda v: pred.apply(v, jnp.array([[1.0, 2.0]])).sum())(variables)["params"]["offdiag"]
+    >>> g.tolist()  # d/dO_jr of sum_j (E f)_j = f_r off the diagonal, 0 on it
+    [[0.0, 2.0], [1.0, 0.0]]
+    """
+
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, f):
+        d = f.shape[-1]
+        offdiag = self.param("offdiag", nn.initializers.zeros_init(), (d, d), self.param_dtype)
+        return f.astype(self.dtype) @ identity_head_matrix(offdiag).astype(self.dtype).T
 
 
 def update_correlation(correlation: jax.Array, f: jax.Array, rho: float) -> jax.Array:

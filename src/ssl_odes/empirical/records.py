@@ -6,7 +6,8 @@ One JSON object per line, each with a ``kind``:
 * ``"spectra"``: at ``step`` (flow time ``t``, learning rate ``lr``, EMA rate ``gamma_ema``, mean
   ``loss`` since the previous record) the per-mode lists ``s``, ``p``, ``alignment``, ``tau``,
   ``wp_eigenvalues`` and the scalars ``asymmetry``, ``commutator``, ``alignment_weighted``
-  (:mod:`.spectra`);
+  (:mod:`.spectra`); with 004's identity head also ``offdiag_norm`` (``||offdiag(E)||_F``) and
+  ``head_asymmetry`` (``||E - E^T||_F``);
 * ``"eval"``: probe accuracies (``knn``, ``linear_probe``) at ``step`` (0 = random initialisation).
 
 Missing values are written as ``null``. This module needs neither flax nor optax, so records can
@@ -28,7 +29,8 @@ __all__ = [
 ]
 
 MODE_VARIABLES = ("s", "p", "alignment", "tau", "wp_eigenvalues")
-STEP_VARIABLES = ("t", "lr", "gamma_ema", "loss", "asymmetry", "commutator", "alignment_weighted")
+STEP_VARIABLES = ("t", "lr", "gamma_ema", "loss", "asymmetry", "commutator", "alignment_weighted", "offdiag_norm",
+                  "head_asymmetry")
 
 
 def to_jsonable(value: Any) -> Any:

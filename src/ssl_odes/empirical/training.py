@@ -334,6 +334,8 @@ def _predictor_matrix(config: TrainConfig, params) -> jax.Array | None:
     if config.predictor in ("linear", "directpred"):
         wp = params["predictor"]["Wp"]
         return 0.5 * (wp + wp.T) if config.predictor_symmetric and config.predictor == "linear" else wp
+    if config.predictor == "identity_head":
+        return predictors.identity_head_matrix(params["predictor"]["offdiag"])
     if config.predictor == "none" and config.method != "simclr":
         return jnp.eye(config.head_dim, dtype=_float_dtype(config))
     return None
@@ -456,6 +458,10 @@ def _spectra_record(config, state, spectra_fn, probe_inputs, losses, step) -> di
         "loss": float(np.mean(losses)) if losses else None,
     }
     record.update(measured)
+    if config.predictor == "identity_head":  # 004 Fig 3: ||offdiag(E)||_F and ||E - E^T||_F
+        E = np.asarray(predictors.identity_head_matrix(state.params["predictor"]["offdiag"]))
+        record["offdiag_norm"] = float(np.linalg.norm(E - np.diag(np.diag(E))))
+        record["head_asymmetry"] = float(np.linalg.norm(E - E.T))
     return records_lib.to_jsonable(record)
 
 

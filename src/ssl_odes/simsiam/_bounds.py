@@ -53,6 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _params
+from .._core.params import Array, broadcast, validate
 
 __all__ = [
     "EPS_MAX",
@@ -131,6 +132,7 @@ def dimension_term(d: Any, K: Any) -> jnp.ndarray:
     20
     """
     d, K = _d_and_k(d, K)
+    broadcast({"d": d, "K": K})
     return jnp.asarray((K - d) / d**2)
 
 
@@ -142,6 +144,7 @@ def l_bound(l_cor: Any, d: Any, K: Any) -> jnp.ndarray:
     """
     l_cor = _params.check_real("l_cor", l_cor)
     d, K = _d_and_k(d, K)
+    broadcast({"l_cor": l_cor, "d": d, "K": K})
     return jnp.asarray(2.0 * l_cor / d**2 + (K - d) / d**2)
 
 
@@ -155,6 +158,7 @@ def separation_threshold(d: Any, eps: Any) -> jnp.ndarray:
     """
     d, _ = _d_and_k(d, 1)
     eps = _params.check_real("eps", eps, _ANY_EPS)
+    broadcast({"d": d, "eps": eps})
     return jnp.asarray(d * (1.0 - 4.0 * eps + eps**2))
 
 
@@ -204,6 +208,7 @@ def error_bound(l_cor: Any, d: Any, eps: Any, *, K: Any = None, class_probs: Any
     d, _ = _d_and_k(d, 1)
     eps = _params.check_real("eps", eps, _BOUND_EPS)
     probs, K = _class_probs(class_probs, K)
+    broadcast({"l_cor": l_cor, "d": d, "eps": eps, "class_probs": probs}, {"class_probs": 1})
     collision = 1.0 - np.sum(probs**2, axis=-1)
     return jnp.asarray(_bound_numerator(l_cor, d, K, eps) / (collision * (1.0 - 4.0 * eps + eps**2) ** 2))
 
@@ -228,6 +233,7 @@ def error_bound_union(l_cor: Any, d: Any, eps: Any, *, K: Any = None, class_prob
     d, _ = _d_and_k(d, 1)
     eps = _params.check_real("eps", eps, _BOUND_EPS)
     probs, K = _class_probs(class_probs, K)
+    broadcast({"l_cor": l_cor, "d": d, "eps": eps, "class_probs": probs}, {"class_probs": 1})
     p_min = np.min(probs, axis=-1)
     if np.any(p_min <= 0):
         raise ValueError(f"class_probs must all be > 0 for error_bound_union; got class_probs={class_probs!r}")
@@ -279,22 +285,26 @@ def barlow_twins_lower_bound(l_cor: Any, eps: Any, d: Any = None, *, scaled: boo
         if d is None:
             raise ValueError("d is needed with scaled=True (the subtracted term is d^2 eps^2)")
         d, _ = _d_and_k(d, 1)
+        broadcast({"l_cor": l_cor, "eps": eps, "d": d})
         return jnp.asarray(l_cor / 2.0 - d**2 * eps**2)
+    broadcast({"l_cor": l_cor, "eps": eps})
     return jnp.asarray(l_cor / 2.0 - eps**2)
 
 
 def _labels(labels: Any, n: int, K: int | None) -> tuple[np.ndarray, int]:
-    arr = np.asarray(labels)
-    if arr.shape != (n,) or arr.dtype.kind not in "iu":
-        raise ValueError(f"labels must be {n} integers (one per feature row); got shape {arr.shape}, dtype {arr.dtype}")
-    if arr.size and arr.min() < 0:
+    arr = validate("labels", labels, Array(ndim=1, doc="integer class labels [n], one per feature row"))
+    if arr.shape != (n,) or np.asarray(labels).dtype.kind not in "iu":
+        raise ValueError(f"labels must be {n} integers (one per feature row); got shape {arr.shape}, "
+                         f"dtype {np.asarray(labels).dtype}")
+    arr = arr.astype(np.int64)
+    if arr.min() < 0:
         raise ValueError(f"labels must be >= 0; got a label {int(arr.min())}")
     K = int(arr.max()) + 1 if K is None else _params.check_integer("K", K, 1)
-    if arr.size and arr.max() >= K:
+    if arr.max() >= K:
         raise ValueError(f"labels must be < K={K}; got a label {int(arr.max())}")
     missing = np.setdiff1d(np.arange(K), arr)
     if missing.size:
-        raise ValueError(f"every class 0..K-1 needs at least one feature; classes {missing.tolist()} have none")
+        raise ValueError(f"labels must give every class 0..K-1 at least one feature; classes {missing.tolist()} have none")
     return arr, K
 
 

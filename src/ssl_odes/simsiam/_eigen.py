@@ -49,6 +49,7 @@ the same for every dimension: the surviving ``l_i`` meet at one common value (``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import equinox as eqx
@@ -56,9 +57,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _params
 from .._core import (NONNEGATIVE, POSITIVE, REAL, REQUIRED, Interval, Matrix, Parameter, System, Values, register, simulate,
                      validate)
+from .._core.arguments import arguments
 from .._core.stability import FixedPointStability, classify_fixed_point
 from .._core.trajectory import Trajectory
 
@@ -121,10 +122,8 @@ def eigen_rates(
     >>> round(float(dl_p), 6), round(float(dl), 6)
     (0.1, 0.1)
     """
-    p = _params.check_parameters(c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
-    l_p = _params.check_real("l_p", l_p)
-    l = _params.check_real("l", l)
-    return _rates(jnp.asarray(l_p), jnp.asarray(l), *(jnp.asarray(p[name]) for name in _RATE_NAMES))
+    a = _companion(l_p=l_p, l=l, c=c, eps=eps, eta=eta, z_norm=z_norm, p_norm=p_norm, r1=r1, r2=r2)
+    return _rates(a["l_p"], a["l"], *(a[name] for name in _RATE_NAMES))
 
 
 def simsiam_eigen_vector_field(t, y, args: EigenParameters):
@@ -147,6 +146,19 @@ def simsiam_eigen_matrix_vector_field(t, y, args: EigenParameters):
     return d_lambda_p, d_lambda
 
 
+#: Domains of the companions' arguments: those of the declared parameters of 003 Eqs 54-55, and
+#: ``l`` an eigenvalue of the correlation, ``>= 0`` (:func:`invariant`, an identity of the flow
+#: read off saved runs, takes any real ``l``: with ``eps < 0`` the flow itself crosses ``l = 0``).
+_COMPANION_DOMAINS = {
+    "l_p": REAL, "l": NONNEGATIVE, "c": Interval(0.0, 1.0, lower_closed=False), "eps": REAL, "eta": NONNEGATIVE,
+    "z_norm": POSITIVE, "p_norm": POSITIVE, "r1": POSITIVE, "r2": POSITIVE,
+}
+
+
+def _companion(**values: Any) -> dict[str, jax.Array]:
+    return arguments(**{name: (value, _COMPANION_DOMAINS[name]) for name, value in values.items()})
+
+
 def _phase_code(lt_p, c):
     code = jnp.where(lt_p < 0, 1, jnp.where(lt_p <= 1.0 / c, 2, 3))
     return jnp.where(jnp.isnan(lt_p), 0, code).astype(jnp.int8)
@@ -161,9 +173,8 @@ def phase(l_p: Any, *, c: Any = 1.0, z_norm: Any = 1.0, p_norm: Any = 1.0) -> ja
     >>> phase([-0.1, 0.0, 0.5, 1.0, 1.2], c=1.0).tolist()
     [1, 2, 2, 2, 3]
     """
-    p = _params.check_parameters(c=c, z_norm=z_norm, p_norm=p_norm)
-    l_p = jnp.asarray(_params.check_real("l_p", l_p))
-    return _phase_code(p["z_norm"] / p["p_norm"] * l_p, p["c"])
+    a = _companion(l_p=l_p, c=c, z_norm=z_norm, p_norm=p_norm)
+    return _phase_code(a["z_norm"] / a["p_norm"] * a["l_p"], a["c"])
 
 
 def _collapsed(l, collapse_tol):
@@ -404,8 +415,9 @@ def invariant(l_p: Any, l: Any, *, r1: Any = 1.0, r2: Any = 1.0, z_norm: Any = 1
     >>> float(invariant(l_p=1.0, l=0.5, r1=1.0, r2=1.0, z_norm=2.0))
     0.25
     """
-    p = _params.check_parameters(r1=r1, r2=r2, z_norm=z_norm)
-    return jnp.asarray(l) - p["r2"] / (p["r1"] * p["z_norm"] ** 2) * jnp.asarray(l_p) ** 2
+    # l is any real here: with eps < 0 the diagonal flow can drive l below zero (then on to a blow-up)
+    a = arguments(l_p=(l_p, REAL), l=(l, REAL), r1=(r1, POSITIVE), r2=(r2, POSITIVE), z_norm=(z_norm, POSITIVE))
+    return a["l"] - a["r2"] / (a["r1"] * a["z_norm"] ** 2) * a["l_p"] ** 2
 
 
 def fixed_points(
@@ -430,7 +442,7 @@ def fixed_points(
     >>> [round(float(v), 4) for v in fp["plus"]], [round(float(v), 4) for v in fp["minus"]]
     ([0.8, 0.64], [0.2, 0.04])
     """
-    p = {k: jnp.asarray(v) for k, v in _params.check_parameters(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm).items()}
+    p = _companion(c=c, eta=eta, z_norm=z_norm, p_norm=p_norm)
     c, eta, z_norm, p_norm = p["c"], p["eta"], p["z_norm"], p["p_norm"]
     disc = 1.0 - 4.0 * c * eta * z_norm**2
     root = jnp.sqrt(jnp.where(disc >= 0, disc, jnp.nan))
@@ -456,8 +468,11 @@ def classify_eigen_fixed_point(
     'saddle'
     """
     values = {"c": c, "eps": eps, "eta": eta, "z_norm": z_norm, "p_norm": p_norm, "r1": r1, "r2": r2}
-    scalars = {name: _params.check_scalar(name, value) for name, value in values.items()}
-    state = [_params.check_scalar("l_p", l_p), _params.check_scalar("l", l)]
+    scalars = {name: validate(name, value, dataclasses.replace(_COMPANION_DOMAINS[name], scalar=True))
+               for name, value in {**values, "l_p": l_p, "l": l}.items()}
+    if zero_tol is not None:
+        zero_tol = validate("zero_tol", zero_tol, Interval(0.0, lower_closed=False, scalar=True))
+    state = [scalars.pop("l_p"), scalars.pop("l")]
     dtype = jnp.result_type(float)
     args = EigenParameters(**{name: jnp.asarray(value, dtype) for name, value in scalars.items()})
     return classify_fixed_point(simsiam_eigen_vector_field, jnp.asarray(state, dtype), args, zero_tol=zero_tol)
