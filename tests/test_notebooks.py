@@ -41,11 +41,20 @@ def _kernel_environment(monkeypatch):
 def _execute(path: Path, workdir: Path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    jupyter_client = pytest.importorskip("jupyter_client")
     pytest.importorskip("ipykernel")
+    from jupyter_core.utils import run_sync
     book = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(book, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(workdir)}})
-    client.execute()
+    # Unix sockets in the test's own directory rather than TCP ports on localhost: kernels started at
+    # the same time by other test runs on the machine cannot race for the same port.
+    transport = {} if os.name == "nt" else {"transport": "ipc", "ip": str(workdir / "kernel")}
+    km = jupyter_client.AsyncKernelManager(kernel_name="python3", connection_file=str(workdir / "kernel.json"), **transport)
+    client = nbclient.NotebookClient(book, km=km, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    finally:  # the client leaves a kernel it did not start running: stop it
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
     return book
 
 

@@ -17,8 +17,8 @@ Everything a step reads is a pure function of ``(config, state, step)``: batches
 :func:`~ssl_odes.empirical.data.batch_indices`, keys from the step. A run stopped after a
 checkpoint and resumed is therefore bit-identical on CPU to one that never stopped.
 
-Progress: :func:`train` shows a tqdm bar (steps, the last step's loss, steps and images per
-second, ETA) when the session is interactive: a Jupyter kernel, or a terminal on ``stderr``,
+Progress: :func:`train` shows a tqdm bar (steps, the last step's loss, steps and images (or
+synthetic samples) per second, ETA) when the session is interactive: a Jupyter kernel, or a terminal on ``stderr``,
 and no ``CI`` environment variable. ``train(..., progress=False)`` switches it off and
 ``progress=True`` forces it on. The bar only reads the loss the loop already fetches, so a run's
 results are the same with and without it. It is an argument of :func:`train`, not a
@@ -503,11 +503,11 @@ def _progress_bar(config: TrainConfig, start: int, end: int):
                 dynamic_ncols=True)
 
 
-def _show_progress(bar, loss: float, batch_size: int) -> None:
+def _show_progress(bar, loss: float, batch_size: int, unit: str) -> None:
     rate = bar.format_dict.get("rate")
     postfix = {"loss": f"{loss:.4g}"}
     if rate:
-        postfix["img/s"] = f"{rate * batch_size:.3g}"
+        postfix[f"{unit}/s"] = f"{rate * batch_size:.3g}"
     bar.set_postfix(postfix, refresh=False)
     bar.update(1)
 
@@ -624,7 +624,7 @@ def train(
             state, metrics = step_fn(state, images)
             pending.append(float(metrics["loss"]))
             if bar is not None:
-                _show_progress(bar, pending[-1], config.batch_size)
+                _show_progress(bar, pending[-1], config.batch_size, "samples" if dataset is None else "img")
             done = step + 1
             if done % config.log_every == 0 or done == config.steps:
                 emit(_spectra_record(config, state, spectra_fn, probe_inputs, pending, done))
