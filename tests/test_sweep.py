@@ -338,6 +338,7 @@ def test_save_final_asks_the_simulator_for_the_final_state_only():
         seen.append(num_points)
         return ssl_odes.simulate_byol_modes(p0, s0, simsiam=True, t1=t1, num_points=num_points)
 
+    simulate.system = ssl_odes.simulate_byol_modes.system  # a wrapper of a declared system (what sweep reads)
     ds = ssl_odes.sweep(simulate, {"p0": [0.1, 0.5, 0.9]}, progress=False)
     assert seen == [2]
     dense = ssl_odes.simulate_byol_modes(np.array([0.1, 0.5, 0.9]), 0.3, simsiam=True, t1=20.0, num_points=1001)
