@@ -156,17 +156,20 @@ def phase_portrait_explorer(**values: Any):
     output = widgets.Output()
     box = widgets.VBox([widgets.HBox(list(sliders.values())[:3]), widgets.HBox(list(sliders.values())[3:]), output])
 
-    def redraw(**current):
-        if getattr(box, "frame", None) is not None:
-            plt.close(box.frame.ax.figure)  # the last frame's figure, if the backend kept it open
-        fig, ax = plt.subplots(figsize=(6.5, 5.2))
-        box.frame = redraw_phase_portrait(ax, **current, **values)
-        plt.show()  # inline backends display and close it; elsewhere this is a no-op
-
     def on_change(_change=None):
-        with output:
-            output.clear_output(wait=True)
-            redraw(**{name: slider.value for name, slider in sliders.items()})
+        if getattr(box, "frame", None) is not None:
+            plt.close(box.frame.ax.figure)
+        fig, ax = plt.subplots(figsize=(6.5, 5.2))
+        box.frame = redraw_phase_portrait(ax, **{name: slider.value for name, slider in sliders.items()}, **values)
+        # The frame goes into the Output widget as data (no ``with output:`` capture, whose routing
+        # of the cell's messages has stalled headless notebook runs); outside IPython there is no
+        # display and the figure stays open for the caller.
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            output.outputs = ()
+            output.append_display_data(fig)
+            plt.close(fig)
 
     for slider in sliders.values():
         slider.observe(on_change, names="value")
