@@ -37,7 +37,7 @@ def main(out: str | None = None, methods: tuple[str, ...] = ("simsiam",)) -> Pat
             start = time.time()
             config = TrainConfig(method=method, predictor=predictor, steps=STEPS, log_every=LOG_EVERY, seed=0)
             records = path.with_name(f"{path.stem}_{method}_{predictor}.jsonl")
-            result = train.train(config, dataset=digits, records_path=records)
+            result = train(config, dataset=digits, records_path=records)
             spectra = [r for r in result.records if r["kind"] == "spectra"]
             results[f"{method}/{predictor}"] = {
                 "knn_init": result.evaluation["knn_init"], "knn": result.evaluation["knn"],

@@ -1,5 +1,6 @@
 """Test configuration: every test runs in float64 (SPEC: verification runs in float64)."""
 
+import gc
 import os
 
 import jax
@@ -15,6 +16,32 @@ hypothesis.settings.register_profile(
     suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.data_too_large],
 )
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ssl_odes"))
+
+
+# Every distinct compiled XLA:CPU program keeps a few memory mappings (its JIT code) for as long
+# as JAX's caches hold it. The whole suite compiles thousands of programs; in one process the
+# mappings passed Linux's default ``vm.max_map_count`` (65530) and XLA segfaulted inside a compile
+# (CI, exit 139, during the doctests; two xdist workers held 27,600 and 29,200 mappings each at
+# 70% of the suite). Dropping the compile caches once a process holds 50,000 (no single test adds
+# anywhere near the remaining 15,000) frees them; dropping them earlier costs recompilations.
+MAP_COUNT_LIMIT = 50_000
+
+
+def _map_count() -> int | None:
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:  # not Linux: no such limit to watch
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_programs():
+    yield
+    count = _map_count()
+    if count is not None and count > MAP_COUNT_LIMIT:
+        jax.clear_caches()
+        gc.collect()
 
 
 def has_gpu() -> bool:

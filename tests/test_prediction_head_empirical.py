@@ -30,7 +30,7 @@ def test_a_digits_run_with_the_identity_head_records_the_head_off_diagonal_and_a
     """A few SimSiam steps on digits: E keeps a unit diagonal, ||offdiag(E)||_F starts at 0 and moves,
     both norms are recorded and read back by records_to_xarray."""
     config = TrainConfig(method="simsiam", predictor="identity_head", width=4, batch_size=32, steps=4, log_every=2)
-    result = train.train(config, dataset=data.load_digits(), evaluate_probes=False)
+    result = train(config, dataset=data.load_digits(), evaluate_probes=False)
     E = identity_head_matrix(result.state.params["predictor"]["offdiag"])
     np.testing.assert_array_equal(np.diag(np.asarray(E)), 1.0)
     spectra = [r for r in result.records if r["kind"] == "spectra"]
