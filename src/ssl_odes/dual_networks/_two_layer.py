@@ -164,11 +164,6 @@ def two_layer_invariant(w1: Any, w2: Any) -> jax.Array:
     >>> two_layer_invariant([[3.0, 4.0]], [6.0]).tolist()
     [11.0]
     """
-    w1 = validate("w1", w1, Array(doc="first-layer weights [..., j, d]"))
-    w2 = validate("w2", w2, Array(doc="second-layer weights [..., j]"))
-    if np.ndim(w1) < 1 or np.shape(w1)[:-1] != np.shape(w2):
-        raise ValueError(f"w1 must have shape [*w2.shape, d] (one row w1_j per entry w2_j); got w1 of shape "
-                         f"{np.shape(w1)} and w2 of shape {np.shape(w2)}")
     w1 = jnp.asarray(w1)
     w2 = jnp.asarray(w2)
     return w2 * w2 - jnp.sum(w1 * w1, axis=-1)
