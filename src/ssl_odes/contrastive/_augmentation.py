@@ -33,6 +33,7 @@ from jaxtyping import Array as JaxArray
 from jaxtyping import Float
 
 from ._activations import Activation
+from ._covariance import _samples
 from ._one_layer import ContrastiveOperator, contrastive_operator
 
 __all__ = ["rotation_averaged_gate", "rotation_augmented_operator"]
@@ -82,6 +83,7 @@ def rotation_augmented_operator(x0: Any, *, probs: Any = None) -> ContrastiveOpe
     >>> bool(np.isclose(op.energy(w), op.energy(np.array([0.6 * c, 0.6 * s, 0.8]))))  # invariant under R(t) w
     True
     """
+    x0 = _samples("x0", x0)
     op = contrastive_operator(x0, alpha="uniform", probs=probs, activation="relu", gate=rotation_averaged_gate)
     if op.dim < 3:
         raise ValueError(f"x0 must have d >= 3 coordinates (two rotated, at least one fixed); got d={op.dim}")

@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._core.params import Array, Integer, Interval, validate
+from .._core.params import Array, Flag, Integer, Interval, validate
 from .._core.stability import jacobian
 from ._activations import gated_input
 from ._one_layer import ContrastiveOperator, _projected, random_unit_vectors, simulate_one_layer
@@ -210,7 +210,7 @@ def local_roughness(op: ContrastiveOperator, w: Any, *, radius: float = 1e-5, nu
     radius = validate("radius", radius, Interval(0.0, 0.5, lower_closed=False, scalar=True))
     num_directions = validate("num_directions", num_directions, Integer(0))
     B = _tangent_basis(w)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate("seed", seed, Integer(0)))
     random_dirs = rng.normal(size=(num_directions, B.shape[1])) @ B.T if B.shape[1] else np.zeros((0, op.dim))
     dirs = np.concatenate([B.T, -B.T, random_dirs], axis=0)
     dirs = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
@@ -259,6 +259,7 @@ def fixed_point_report(op: ContrastiveOperator, w: Any, *, tol: float = 1e-7, ra
     op = _operator(op)
     w = _unit("w", w, op.dim, ndim=1)
     tol = validate("tol", tol, _POSITIVE_SCALAR)
+    seed = validate("seed", seed, Integer(0))
     A = np.asarray(op(jnp.asarray(w, op.x.dtype)))
     lam, vec = np.linalg.eigh(A)
     lam, vec = lam[::-1], vec[:, ::-1]
@@ -366,6 +367,8 @@ def find_lmes(
     """
     op = _operator(op)
     d = op.dim
+    flow = validate("flow", flow, Flag())
+    seed = validate("seed", seed, Integer(0))
     if starts is None:
         starts = random_unit_vectors(validate("num_starts", num_starts, Integer(1)), d, seed)
     else:
@@ -497,7 +500,7 @@ def theorem3_neighbourhood(
     c_gamma = 2.0 * math.sqrt(gamma) / (1.0 + gamma)
     cos_radius = (c0 - c_gamma) / (1.0 - c_gamma)
     max_angle = math.pi if cos_radius <= -1.0 else math.acos(min(1.0, cos_radius))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate("seed", seed, Integer(0)))
     B = _tangent_basis(w0)
     dirs = rng.normal(size=(num_samples, B.shape[1])) @ B.T
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)

@@ -156,7 +156,7 @@ def predictor_approximation(base_weights: Any, layer: int, model: Any, b: Any, *
         [0.09375, -0.09375]
     """
     b = validate("b", b, Interval(0.0, 1.0, lower_closed=False, upper_closed=False))
-    ws, layer, linear_from, model = _prepare(base_weights, layer, linear_from, model)
+    ws, layer, linear_from, model = _prepare(base_weights, layer, linear_from, model, "base_weights")
     kbar = _mean_connection(ws, layer, linear_from, model)
     return b * (1.0 - b) * (_cov(model.p_z0, kbar, kbar) @ vec(ws[layer - 1]))
 

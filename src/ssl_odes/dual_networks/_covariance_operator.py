@@ -124,7 +124,8 @@ def sample_latent_model(sampler: Callable, key: Any, num_samples: int, num_augme
 def _as_model(model: Any) -> LatentModel:
     if isinstance(model, LatentModel):
         return model
-    return latent_model(model)
+    return latent_model(validate("model", model, Array(ndim=3, doc="a LatentModel or a finite real array of images "
+                                                                   "[n_z0, n_z', n_0]")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,8 +160,8 @@ def _aug_variance(ws, layer, linear_from, model: LatentModel) -> jax.Array:
     return second - jnp.einsum("a,apo,aqo->pq", model.p_z0, kbar, kbar)
 
 
-def _prepare(weights, layer, linear_from, model):
-    weights = check_weights(weights)
+def _prepare(weights, layer, linear_from, model, name="weights"):
+    weights = check_weights(weights, name)
     layer = _check_layer(layer, len(weights))
     linear_from = _check_linear_from(linear_from, len(weights))
     model = _as_model(model)

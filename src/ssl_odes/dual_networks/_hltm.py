@@ -110,9 +110,12 @@ def hltm(depth: int, branching: Any = 2, *, rho: Any = None, rho_low: Any = None
         ((1, 2, 4, 8), [[1.0], [0.9, 0.9]])
     """
     depth = validate("depth", depth, Integer(1))
-    if isinstance(branching, (int, np.integer)) and not isinstance(branching, bool):
-        branching = (branching,) * depth
-    if not isinstance(branching, Sequence) or len(branching) != depth:
+    seed = validate("seed", seed, Integer(0))
+    if isinstance(branching, (int, np.integer, float, np.floating)) and not isinstance(branching, bool):
+        branching = (branching,) * depth  # each checked by Integer(1) below
+    if not isinstance(branching, Sequence) or isinstance(branching, str):
+        raise TypeError(f"branching must be an integer >= 1 or {depth} of them (one per level); got {branching!r}")
+    if len(branching) != depth:
         raise ValueError(f"branching must be an integer >= 1 or {depth} of them (one per level); got {branching!r}")
     branching = tuple(validate(f"branching[{k}]", b, Integer(1)) for k, b in enumerate(branching))
     rho_0 = float(validate("rho_0", rho_0, Interval(-1.0, 1.0, scalar=True)))
@@ -121,7 +124,7 @@ def hltm(depth: int, branching: Any = 2, *, rho: Any = None, rho_low: Any = None
         raise ValueError("give exactly one of rho (the polarities) and rho_low (draw them from U[rho_low, 1])")
     if rho_low is not None:
         rho_low = float(validate("rho_low", rho_low, Interval(-1.0, 1.0, scalar=True)))
-        rng = np.random.default_rng(validate("seed", seed, Integer(0)))
+        rng = np.random.default_rng(seed)
         rho = [rng.uniform(rho_low, 1.0, size=n) for n in sizes[1:]]
     elif not isinstance(rho, (list, tuple)) and np.ndim(rho) == 0:
         value = float(validate("rho", rho, Interval(-1.0, 1.0, scalar=True)))
@@ -168,7 +171,7 @@ def sample(tree: HLTM, key: Any, num: int, *, z0: Any = None) -> list[jax.Array]
     if z0 is None:
         root = jax.random.bernoulli(keys[0], (1.0 + tree.rho_0) / 2.0, (num, 1)).astype(jnp.int32)
     else:
-        z0 = np.asarray(z0)
+        z0 = validate("z0", z0, Array(doc="root values in {0, 1}, one per sample"))
         if z0.shape != (num,) or not np.all((z0 == 0) | (z0 == 1)):
             raise ValueError(f"z0 must be {num} values in {{0, 1}}; got {z0!r}")
         root = jnp.asarray(z0, jnp.int32)[:, None]
@@ -249,7 +252,7 @@ def exact_expectations(tree: HLTM, values: Any) -> dict[str, np.ndarray]:
     """
     tree = _check_tree(tree)
     levels, p = enumerate_latents(tree)
-    values = np.asarray(values, dtype=np.float64)
+    values = validate("values", values, Array(doc="a finite real array [2, C, ...] on the enumeration"))
     if values.shape[:2] != p.shape:
         raise ValueError(f"values must start with the axes [2, {p.shape[1]}] of the enumeration; got shape {values.shape}")
     out = {"given_z0": np.einsum("ac,ac...->a...", p, values)}
@@ -284,7 +287,12 @@ def theorem6_covariance(rho_0mu: Any, rho_mu_nu: Any, s: Any, rho_0: Any) -> np.
     rho_mu_nu = validate("rho_mu_nu", rho_mu_nu, POLARITY)
     s = validate("s", s, Array(doc="discrepancies s_k"))
     rho_0 = validate("rho_0", rho_0, Interval(-1.0, 1.0, scalar=True))
-    a = np.broadcast_to(rho_mu_nu, np.broadcast_shapes(rho_mu_nu.shape, s.shape)) * s
+    try:
+        shape = np.broadcast_shapes(rho_mu_nu.shape, s.shape)
+    except ValueError:
+        raise ValueError(f"s and rho_mu_nu must hold one value per child (broadcasting); got s of shape {s.shape} "
+                         f"and rho_mu_nu of shape {rho_mu_nu.shape}") from None
+    a = np.broadcast_to(rho_mu_nu, shape) * s
     return rho_0mu**2 * (1.0 - rho_0**2) * np.outer(a, a)
 
 
@@ -321,6 +329,11 @@ def lucky_nodes(w: Any, u_plus: Any, u_minus: Any, sigma_w: Any, c: Any) -> np.n
     sigma_w = validate("sigma_w", sigma_w, Interval(0.0, np.inf, lower_closed=False, scalar=True))
     c = validate("c", c, Interval(0.0, np.inf, lower_closed=False, scalar=True))
     k = u_plus.size
+    if w.ndim < 1 or w.shape[-1] != k:
+        raise ValueError(f"u_plus must have one entry per weight (K = w.shape[-1]); got u_plus of shape {u_plus.shape} "
+                         f"and w of shape {w.shape}")
+    if u_minus.shape != u_plus.shape:
+        raise ValueError(f"u_minus must have the shape of u_plus {u_plus.shape}; got {u_minus.shape}")
     return (w @ u_plus >= np.sqrt(c) * sigma_w * np.linalg.norm(u_plus) / np.sqrt(k)) & (w @ u_minus < 0)
 
 

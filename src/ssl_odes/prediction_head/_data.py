@@ -84,7 +84,7 @@ def features(d: int, dtype: Any = jnp.float32) -> jax.Array:
     >>> features(4).tolist()
     [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
     """
-    return jnp.eye(2, d, dtype=dtype)
+    return jnp.eye(2, validate("d", d, Integer(2)), dtype=dtype)
 
 
 def _random_subset(key: jax.Array, shape: tuple[int, ...], P: int, size: int) -> jax.Array:
@@ -196,6 +196,6 @@ def sample(
     for name in ("alpha_1", "alpha_2", "sigma"):
         if np.ndim(c[name]) != 0:
             raise ValueError(f"{name} must be a single number here; got an array of shape {np.shape(c[name])}")
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        key = jax.random.key(validate("key", key, Integer(0)))
+    if key is None or isinstance(key, (int, np.integer, float, np.floating, bool, np.bool_, complex, str)):
+        key = jax.random.key(validate("key", key, Integer(0)))  # a seed (booleans, None, strings: TypeError)
     return draw(key, n, c["d"], c["P"], c["P0"], float(c["alpha_1"]), float(c["alpha_2"]), float(c["sigma"]), dtype)

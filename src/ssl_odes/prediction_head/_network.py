@@ -25,6 +25,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._core.params import Integer, validate
+
 __all__ = ["encoder", "cubic_sum", "batch_norm", "loss_terms", "loss_terms_from_outputs", "loss", "offdiagonal_mask", "head_gradient", "init_weights",
            "DEFAULT_BN_EPS"]
 
@@ -91,7 +93,7 @@ def offdiagonal_mask(m: int, dtype: Any = jnp.float32) -> jax.Array:
     >>> offdiagonal_mask(2).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
-    return 1.0 - jnp.eye(m, dtype=dtype)
+    return 1.0 - jnp.eye(validate("m", m, Integer(1)), dtype=dtype)
 
 
 def head_gradient(W: jax.Array, E: jax.Array, X1: jax.Array, X2: jax.Array, eps: Any = DEFAULT_BN_EPS
@@ -109,5 +111,6 @@ def init_weights(key: jax.Array, d: int, m: int, dtype: Any = jnp.float32) -> tu
     >>> W.shape, E.tolist()
     ((4, 2), [[1.0, 0.0], [0.0, 1.0]])
     """
+    d, m = validate("d", d, Integer(1)), validate("m", m, Integer(1))
     W = jax.random.normal(key, (d, m), dtype) / jnp.sqrt(jnp.asarray(d, dtype))
     return W, jnp.eye(m, dtype=dtype)
