@@ -151,7 +151,9 @@ def test_matrix_flow_keeps_lambda_symmetric():
        z_norm=uniform(0.5, 2.0, 16), r1=uniform(0.2, 2.0, 16), r2=uniform(0.2, 2.0, 16))
 def test_invariant_is_conserved_without_weight_decay(l_p0, l0, c, eps, z_norm, r1, r2):
     """eta = 0: l - r2 l_p^2 / (r1 ||z||^2) is constant for any c and eps (dl = (2 r2 l_p/(r1 ||z||^2)) dl_p).
-    Tolerance 1e-9 of the size of the two cancelling terms (solver at rtol 1e-11)."""
+    Tolerance 1e-9 of the largest size the two cancelling terms have had so far (solver at rtol
+    1e-11): the error is gathered while the terms are large and stays when both decay to near
+    ``|q|`` (CI drew ``q = -0.0014`` from terms of size 1: error 3.5e-12 against 1.4e-12 at the end)."""
     res = ssl_odes.simulate_simsiam_eigen(l_p0, l0, c=c, eps=eps, z_norm=z_norm, p_norm=1.1, r1=r1, r2=r2, t1=40.0,
                                           num_points=101, **TIGHT)
     ok = res.ok
@@ -160,7 +162,7 @@ def test_invariant_is_conserved_without_weight_decay(l_p0, l0, c, eps, z_norm, r
     q = np.asarray(invariant(res.l_p[ok], res.l[ok], r1=r1[ok, None], r2=r2[ok, None], z_norm=z_norm[ok, None]))
     k = r2 / (r1 * z_norm**2)
     by_hand = l0 - k * l_p0**2
-    scale = np.abs(res.l) + k[:, None] * res.l_p**2
+    scale = np.maximum.accumulate(np.abs(res.l) + k[:, None] * res.l_p**2, axis=1)
     assert np.all(np.abs(q - by_hand[ok, None]) <= (1e-9 * scale + 1e-14)[ok])
 
 
