@@ -13,7 +13,9 @@ trajectory and the fraction of the device's measured peak that this reaches.
 - Schedules: the timed, cost-analysed program is the lockstep schedule (``vmap`` of
   ``ssl_odes.solve``; what ``integrate`` runs on a GPU today). The same batch is also timed through
   ``ssl_odes.integrate(..., schedule="refill")`` with ``REFILL_LANES`` lanes and with each count of
-  ``--refill-lanes``, so that a GPU run can decide whether ``auto`` should refill on GPUs too.
+  ``--refill-lanes``, once per lane step of ``--refill-steps`` (``diffrax``: the solver's own step;
+  ``fused``: ``FinalStateERK``, the tableau unrolled without dense output, issue 16), so that a
+  GPU run can decide whether ``auto`` should refill on GPUs too, and with which step.
 - Peak: in the same run, a large matmul (flops; precision HIGHEST, so no TF32 in float32) and a
   large elementwise ``x * 2 + 1`` (bytes) on the same device. The bytes fraction is meaningful at
   GPU scale (1e6 trajectories: the loop state, ~0.1-0.3 GB, streams through device memory every
@@ -42,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import write_result  # noqa: E402
 from m1_modes_cpu import T1, random_parameters  # noqa: E402
 
-import ssl_odes._integrate as integrator  # noqa: E402
-from ssl_odes import integrate, solve  # noqa: E402
+import ssl_odes._core.refill as integrator  # noqa: E402  (the module the schedule reads its lanes from)
+from ssl_odes import SolveOptions, integrate, solve  # noqa: E402
 from ssl_odes.byol_modes import ModeParameters, byol_modes_vector_field  # noqa: E402
 
 TOLERANCES = {"float32": (1e-5, 1e-7), "float64": (1e-6, 1e-9)}
@@ -91,21 +93,22 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def time_refill(y0, args, dtype, lanes: int, repeat: int) -> tuple[float, float]:
-    """Best wall time of the refill schedule with ``lanes`` lanes, and its largest difference from lockstep's."""
+def time_refill(y0, args, dtype, lanes: int, repeat: int, step: str = "diffrax") -> tuple[float, float]:
+    """Best wall time of the refill schedule with ``lanes`` lanes and lane step ``step``, and its solution."""
     rtol, atol = TOLERANCES[jnp.dtype(dtype).name]
-    default = integrator.REFILL_LANES
-    integrator.REFILL_LANES = lanes
+    default = integrator.REFILL_LANES, integrator.FUSED_REFILL_LANES
+    integrator.REFILL_LANES = integrator.FUSED_REFILL_LANES = lanes
+    options = SolveOptions(rtol=rtol, atol=atol, schedule="refill", refill_step=step)
     try:
         call = lambda: jax.block_until_ready(integrate(  # noqa: E731
-            byol_modes_vector_field, y0, args, np.array([0.0, T1]), dtype=dtype, rtol=rtol, atol=atol, schedule="refill"))
+            byol_modes_vector_field, y0, args, np.array([0.0, T1]), dtype=dtype, options=options))
         solution = call()
         return min(_timed(call) for _ in range(repeat)), solution
     finally:
-        integrator.REFILL_LANES = default
+        integrator.REFILL_LANES, integrator.FUSED_REFILL_LANES = default
 
 
-def run(n: int, dtype, repeat: int, refill_lanes: list[int]) -> dict:
+def run(n: int, dtype, repeat: int, refill_lanes: list[int], refill_steps=("diffrax", "fused")) -> dict:
     y0, args = prepare(n, dtype)
     inputs = solver_inputs(dtype)
     lowered = solve_all.lower(y0, args, *inputs)
@@ -120,12 +123,16 @@ def run(n: int, dtype, repeat: int, refill_lanes: list[int]) -> dict:
     flops_iter = float(cost.get("flops", np.nan)) / n
     bytes_iter = float(cost.get("bytes accessed", np.nan)) / n
     executed = int(steps.max())
-    refill = {}
-    for lanes in [integrator.REFILL_LANES, *refill_lanes]:
-        seconds, refilled = time_refill(y0, args, dtype, lanes, repeat)
-        refill[str(lanes)] = {"device_time_s": seconds, "same_statuses": bool(np.array_equal(refilled.status, solution.status)),
-                              "max_abs_diff_vs_lockstep": float(np.nanmax(np.abs(np.asarray(refilled.y_final) - np.asarray(solution.y_final))))}
-    fastest = min(best, *(r["device_time_s"] for r in refill.values()))
+    refill, refill_by_step = {}, {}
+    for step in refill_steps:
+        default_lanes = integrator.REFILL_LANES if step == "diffrax" else integrator.FUSED_REFILL_LANES
+        rows = refill_by_step[step] = {}
+        for lanes in dict.fromkeys([default_lanes, *refill_lanes]):
+            seconds, refilled = time_refill(y0, args, dtype, lanes, repeat, step)
+            rows[str(lanes)] = {"device_time_s": seconds, "same_statuses": bool(np.array_equal(refilled.status, solution.status)),
+                                "max_abs_diff_vs_lockstep": float(np.nanmax(np.abs(np.asarray(refilled.y_final) - np.asarray(solution.y_final))))}
+    refill = refill_by_step.get("diffrax", {})
+    fastest = min(best, *(r["device_time_s"] for rows in refill_by_step.values() for r in rows.values()))
     return {
         "dtype": jnp.dtype(dtype).name, "n_trajectories": n, "t1": T1,
         "rtol": float(inputs[1]), "atol": float(inputs[2]),
@@ -135,7 +142,7 @@ def run(n: int, dtype, repeat: int, refill_lanes: list[int]) -> dict:
         "flops_per_trajectory_executed": flops_iter * executed, "bytes_per_trajectory_executed": bytes_iter * executed,
         "flops_per_trajectory_useful": flops_iter * float(steps.mean()),
         "bytes_per_trajectory_useful": bytes_iter * float(steps.mean()),
-        "refill_by_lanes": refill, "fastest_schedule_s": fastest,
+        "refill_by_lanes": refill, "refill_by_step_and_lanes": refill_by_step, "fastest_schedule_s": fastest,
         "goal_s": GOALS_S[jnp.dtype(dtype).name], "goal_met": fastest < GOALS_S[jnp.dtype(dtype).name],
     }
 
@@ -147,7 +154,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--allow-cpu", action="store_true", help="smoke-test on the CPU (never quote as GPU numbers)")
     parser.add_argument("--results-dir", type=Path, default=None)
     parser.add_argument("--refill-lanes", type=int, nargs="*", default=[16_384, 131_072],
-                        help="lane counts of the refill schedule to time besides REFILL_LANES")
+                        help="lane counts of the refill schedule to time besides REFILL_LANES / FUSED_REFILL_LANES")
+    parser.add_argument("--refill-steps", nargs="*", default=["diffrax", "fused"], choices=["diffrax", "fused"],
+                        help="lane steps of the refill schedule to time (SolveOptions(refill_step=...))")
     args = parser.parse_args(argv)
     device = jax.devices()[0]
     if device.platform != "gpu" and not args.allow_cpu:
@@ -156,7 +165,7 @@ def main(argv=None) -> list[dict]:
         return []
     records = []
     for dtype in (jnp.float32, jnp.float64):
-        record = run(args.n, dtype, args.repeat, [k for k in args.refill_lanes if k < args.n])
+        record = run(args.n, dtype, args.repeat, [k for k in args.refill_lanes if k < args.n], args.refill_steps)
         peak = measure_peak(dtype, device.device_kind)
         record.update(peak)
         record["fraction_of_peak_flops"] = record["flops_per_trajectory_executed"] * args.n / record["device_time_s"] / peak["peak_flops_per_s"]
@@ -164,7 +173,7 @@ def main(argv=None) -> list[dict]:
         record["smoke_test_on_cpu"] = device.platform != "gpu"
         write_result("m2", record, args.results_dir)
         records.append(record)
-        print({k: record[k] for k in ("dtype", "device_time_s", "fastest_schedule_s", "refill_by_lanes", "mean_steps", "max_steps_executed",
+        print({k: record[k] for k in ("dtype", "device_time_s", "fastest_schedule_s", "refill_by_step_and_lanes", "mean_steps", "max_steps_executed",
                                         "flops_per_trajectory_executed", "bytes_per_trajectory_executed",
                                         "fraction_of_peak_flops", "fraction_of_peak_bytes", "goal_met")})
     return records

@@ -9,7 +9,8 @@ one place ``"auto"`` is decided) and runs one cached compiled program:
   while-loop, which runs as many iterations as the slowest trajectory needs. Any output grid;
   differentiable.
 * **refill** (:mod:`~ssl_odes._core.refill`): final states only; finished trajectories hand
-  their lane to waiting ones, so the loop pays for the mean number of steps.
+  their lane to waiting ones, so the loop pays for the mean number of steps. Each lane takes
+  the ``fused`` step (:mod:`~ssl_odes._core.fused`) or diffrax's own (``refill_step``).
 
 Both take exactly the same steps for each trajectory. Inside ``use_devices(...)`` the batch is
 sharded across devices (:mod:`~ssl_odes._core.sharding`).
@@ -143,7 +144,9 @@ def integrate(
     )
     if schedule == "refill":
         batch_fn = _refill.refill_batch
-        settings = settings + (_refill.REFILL_LANES, _refill.REFILL_PERIOD)
+        step = options.resolve_refill_step(platform=platform)
+        lanes = _refill.REFILL_LANES if step == "diffrax" else _refill.FUSED_REFILL_LANES
+        settings = settings + (lanes, _refill.REFILL_PERIOD, step)
     else:
         batch_fn = _solve_batch
     if devices is None or len(devices) == 1:

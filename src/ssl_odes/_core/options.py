@@ -17,7 +17,7 @@ import numpy as np
 
 from .params import Integer, Interval, validate
 
-__all__ = ["SolveOptions", "SOLVERS", "SCHEDULES", "DEFAULT_MAX_STEPS", "default_tolerances", "default_bound"]
+__all__ = ["SolveOptions", "SOLVERS", "SCHEDULES", "REFILL_STEPS", "DEFAULT_MAX_STEPS", "default_tolerances", "default_bound"]
 
 #: Default step budget per trajectory (accepted plus rejected steps). Typical runs of the papers'
 #: flows take a few hundred steps; a finite-time singularity exhausts any budget, so sweeps
@@ -29,6 +29,9 @@ SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.D
 
 #: How a batch is run (see :mod:`ssl_odes._core.batching`).
 SCHEDULES = ("auto", "lockstep", "refill")
+
+#: The lane step of the refill schedule (see :mod:`ssl_odes._core.refill`).
+REFILL_STEPS = ("auto", "fused", "diffrax")
 
 _POSITIVE_SCALAR = Interval(0.0, math.inf, lower_closed=False, scalar=True)
 
@@ -75,6 +78,11 @@ class SolveOptions(eqx.Module):
             ``"refill"`` (final states only: finished trajectories hand their lane to waiting
             ones) or ``"auto"`` (refill for final-state batches on CPUs when nothing is traced,
             lockstep otherwise). Resolved in one place, :meth:`resolve_schedule`.
+        refill_step: the step each lane of the refill schedule takes: ``"fused"`` (the solver's
+            tableau unrolled, no dense output: :class:`~ssl_odes._core.fused.FinalStateERK`),
+            ``"diffrax"`` (the solver's own ``step``) or ``"auto"`` (``fused`` on CPUs for a
+            solver with one explicit Butcher tableau, ``diffrax`` otherwise). Both take the same
+            steps; only their speed differs. Resolved by :meth:`resolve_refill_step`.
 
     >>> SolveOptions(rtol=1e-6).resolve("float64").atol
     1e-10
@@ -90,6 +98,7 @@ class SolveOptions(eqx.Module):
     max_steps: int = DEFAULT_MAX_STEPS
     bound: float | None = None
     schedule: str = "auto"
+    refill_step: str = "auto"
 
     def __check_init__(self):
         _solver(self.solver)
@@ -100,6 +109,8 @@ class SolveOptions(eqx.Module):
         validate("max_steps", self.max_steps, Integer(1))
         if not isinstance(self.schedule, str) or self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}; got schedule={self.schedule!r}")
+        if not isinstance(self.refill_step, str) or self.refill_step not in REFILL_STEPS:
+            raise ValueError(f"refill_step must be one of {REFILL_STEPS}; got refill_step={self.refill_step!r}")
 
     @property
     def solver_object(self) -> diffrax.AbstractSolver:
@@ -121,6 +132,7 @@ class SolveOptions(eqx.Module):
             max_steps=int(self.max_steps),
             bound=bound,
             schedule=self.schedule,
+            refill_step=self.refill_step,
         )
 
     def resolve_schedule(self, *, final_only: bool, platform: str, traced: bool) -> str:
@@ -143,10 +155,27 @@ class SolveOptions(eqx.Module):
             return "lockstep"
         return "refill" if final_only and platform == "cpu" and not traced and explicit else "lockstep"
 
+    def resolve_refill_step(self, *, platform: str) -> str:
+        """``"fused"`` or ``"diffrax"``: the lane step of a refill batch (the one place ``"auto"`` is
+        decided). ``auto`` picks ``fused`` on CPUs, where it was measured faster
+        (``benchmarks/refill_step_hlo.py``), for solvers with one explicit Butcher tableau; a GPU keeps
+        ``diffrax`` until ``benchmarks/m2_modes_gpu.py`` has compared them."""
+        tableau = getattr(self.solver_object, "tableau", None)
+        fusable = isinstance(self.solver_object, diffrax.AbstractERK) and isinstance(tableau, diffrax.ButcherTableau)
+        if self.refill_step == "fused":
+            if not fusable:
+                raise ValueError(f"refill_step='fused' unrolls one explicit Butcher tableau; got solver={self.solver_name}: "
+                                 f"use refill_step='diffrax'")
+            return "fused"
+        if self.refill_step == "diffrax":
+            return "diffrax"
+        return "fused" if fusable and platform == "cpu" else "diffrax"
+
     def settings(self) -> dict[str, Any]:
         """The options as recorded in a :class:`~ssl_odes.Trajectory`'s settings."""
         return {"solver": self.solver_name, "rtol": self.rtol, "atol": self.atol, "max_steps": self.max_steps,
-                "bound": self.bound, "schedule": self.schedule}
+                "bound": self.bound, "schedule": self.schedule,
+                "refill_step": self.refill_step}
 
     @classmethod
     def merge(cls, options: "SolveOptions | None", **keywords: Any) -> "SolveOptions":

@@ -20,15 +20,21 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .fused import final_state_solver, rms_norm_elementwise, tree_all_finite, tree_max_abs
 from .layout import in_split_layout
+from .options import REFILL_STEPS
 from .solve import FIRST_STEP, Solution, _all_finite, _max_abs, _resolve_solver, _status
 
-__all__ = ["REFILL_LANES", "REFILL_PERIOD", "refill_batch"]
+__all__ = ["REFILL_LANES", "REFILL_PERIOD", "FUSED_REFILL_LANES", "refill_batch", "lane_program"]
 
 #: Lanes of the refill schedule per device (fewer when the batch is smaller), and how many steps
 #: they take between refills. Measured on a 2-core EPYC (benchmarks/m1_modes_cpu.py).
 REFILL_LANES = 1024
 REFILL_PERIOD = 8
+
+#: Lanes for the fused step (``SolveOptions(refill_step="fused")``), whose cost is per lane, not
+#: per kernel: fewer lanes keep the pool in L1/L2 (benchmarks/refill_step_hlo.py).
+FUSED_REFILL_LANES = 256
 
 
 class _Lane(eqx.Module):
@@ -46,23 +52,47 @@ class _Lane(eqx.Module):
     event: jax.Array
 
 
-@eqx.filter_jit
-def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period):
-    """Final-state integration of a batch with lanes that are refilled as trajectories finish.
+class LaneProgram(eqx.Module):
+    """The per-lane functions of the refill schedule, vmapped by :func:`refill_batch` (and timed
+    alone by ``benchmarks/refill_step_hlo.py``): ``start(index)`` loads trajectory ``index``,
+    ``step(lane)`` takes one step of a running lane, ``running(lane)`` says whether it still runs."""
 
-    ``ts`` is ``[t1]`` or ``[0, t1]``. Each lane runs exactly the loop body of
-    ``diffrax.diffeqsolve`` (``solver.step``, NaN errors counted as infinite,
-    ``controller.adapt_step_size``, the step clipped to ``t1`` within 100 ulp, the state kept only
-    on accepted steps) and stops, like :func:`solve`, when it reaches ``t1``, when ``max_steps``
-    steps are spent, or when the state leaves ``|y| <= bound`` or is not finite. Every ``period``
-    steps, finished lanes write their final state and take the next trajectories waiting. The
-    saved initial point (``ts = [0, t1]``) is the initial state itself. ``valid`` marks the
-    real trajectories, a prefix of the batch (the rest is bucket padding and is never run).
+    start: Any
+    step: Any
+    running: Any
+    field: Any
+    save: Any
+    y0_split: Any
+    merge: Any
+
+
+def lane_program(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, step="diffrax"):
+    """The lane functions of :func:`refill_batch` (traced inside its ``jit``).
+
+    ``step="diffrax"``: the solver's own ``step`` and ``PIDController.adapt_step_size`` with
+    diffrax's defaults, the state kept by one select per accepted step and the whole lane by one
+    select per running lane. ``step="fused"``: the same steps through
+    :class:`~ssl_odes._core.fused.FinalStateERK` (the solver's tableau, unrolled, no dense
+    output) and a ``PIDController`` whose norm is :func:`~ssl_odes._core.fused.rms_norm_elementwise`
+    (the same RMS norm, elementwise over the split layout); a lane that is not running keeps its
+    state through one select per field, and the event is recomputed from the state (it is always
+    ``out_of_bounds(y)``, so nothing else is carried for it).
     """
+    if step not in REFILL_STEPS[1:]:
+        raise ValueError(f"step must be one of {REFILL_STEPS[1:]}; got step={step!r}")
     solver = _resolve_solver(solver)
     field, save, y0_split, merge = in_split_layout(vector_field, save_fn, y0)
     term = diffrax.ODETerm(field)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if step == "fused":
+        fused = final_state_solver(solver)
+        if fused is None:
+            raise ValueError(f"step='fused' needs an explicit Runge-Kutta solver with one Butcher tableau; got {solver!r}")
+        solver = fused
+        controller = diffrax.PIDController(rtol=rtol, atol=atol, norm=rms_norm_elementwise)
+        all_finite, max_abs = tree_all_finite, tree_max_abs
+    else:
+        controller = diffrax.PIDController(rtol=rtol, atol=atol)
+        all_finite, max_abs = _all_finite, _max_abs
     error_order = solver.error_order(term)
     t0 = jnp.zeros((), ts.dtype)
     t1 = ts[-1]
@@ -73,6 +103,9 @@ def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps
     n_valid = jnp.sum(valid)
     take_row = lambda tree, i: jax.tree_util.tree_map(lambda leaf: leaf[i], tree)
 
+    def out_of_bounds(y):  # the event of solve(), checked (as diffrax does) at t0 and after every step
+        return ~all_finite(y) | (max_abs(y) > bound)
+
     def start(index):
         y, a = take_row(y0_split, jnp.minimum(index, n - 1)), take_row(args, jnp.minimum(index, n - 1))
         tnext, controller_state = controller.init(term, t0, t1, y, jnp.asarray(FIRST_STEP, ts.dtype), a, solver.func,
@@ -81,13 +114,11 @@ def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps
         return _Lane(index=index, args=a, tprev=t0, tnext=tnext, y=y, solver_state=solver.init(term, t0, tnext, y, a),
                      controller_state=controller_state, num_steps=jnp.zeros((), jnp.int32), event=out_of_bounds(y))
 
-    def out_of_bounds(y):  # the event of solve(), checked (as diffrax does) at t0 and after every step
-        return ~_all_finite(y) | (_max_abs(y) > bound)
-
     def running(lane):
         return (lane.index < n_valid) & (lane.tprev < t1) & (lane.num_steps < max_steps) & ~lane.event
 
-    def step(lane):
+    def attempt(lane):
+        """One step of diffrax's loop body: the step, NaN errors as inf, the controller, the clip onto t1."""
         y1, y_error, _, solver_state, _ = solver.step(term, lane.tprev, lane.tnext, lane.y, lane.args,
                                                       lane.solver_state, False)
         y_error = jax.tree_util.tree_map(lambda e: jnp.where(jnp.isnan(e), jnp.inf, e), y_error)
@@ -95,6 +126,10 @@ def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps
             lane.tprev, lane.tnext, lane.y, y1, lane.args, y_error, error_order, lane.controller_state)
         tprev = jnp.minimum(tprev, t1)
         tnext = jnp.where(tnext > t1_floor, jnp.where(keep, t1, tprev + 0.5 * (t1 - tprev)), tnext)
+        return keep, y1, solver_state, tprev, tnext, controller_state
+
+    def step_diffrax(lane):
+        keep, y1, solver_state, tprev, tnext, controller_state = attempt(lane)
         keep_if = lambda new, old: jnp.where(keep, new, old)
         y = jax.tree_util.tree_map(keep_if, y1, lane.y)
         solver_state = jax.tree_util.tree_map(keep_if, solver_state, lane.solver_state)
@@ -103,6 +138,58 @@ def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps
                         controller_state=controller_state, num_steps=lane.num_steps + 1, event=event)
         active = running(lane)
         return jax.tree_util.tree_map(lambda new, old: jnp.where(active, new, old), stepped, lane)
+
+    def step_fused(lane):
+        active = running(lane)
+        keep, y1, solver_state, tprev, tnext, controller_state = attempt(lane)
+        accept = active & keep
+        if_accepted = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
+        if_active = lambda new, old: jnp.where(active, new, old)  # noqa: E731
+        y = jax.tree_util.tree_map(if_accepted, y1, lane.y)
+        return _Lane(index=lane.index, args=lane.args, tprev=if_active(tprev, lane.tprev),
+                     tnext=if_active(tnext, lane.tnext), y=y,
+                     solver_state=jax.tree_util.tree_map(if_accepted, solver_state, lane.solver_state),
+                     controller_state=jax.tree_util.tree_map(if_active, controller_state, lane.controller_state),
+                     num_steps=lane.num_steps + active.astype(jnp.int32), event=out_of_bounds(y))
+
+    return LaneProgram(start=start, step=step_fused if step == "fused" else step_diffrax, running=running, field=field,
+                       save=save, y0_split=y0_split, merge=merge)
+
+
+#: XLA options of the fused step's program. Its stage chain compiles to a few long elementwise
+#: loops over the lanes, which run 1.5x faster with 512-bit vectors where the CPU has them
+#: (XLA's default prefers 256; a CPU without AVX-512 uses what it has).
+FUSED_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+
+
+def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period,
+                 step="diffrax"):
+    """:func:`_refill_batch`, compiled with :data:`FUSED_COMPILER_OPTIONS` for ``step="fused"``."""
+    run = _refill_batch_fused if step == "fused" else _refill_batch_diffrax
+    return run(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period, step)
+
+
+def _refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period,
+                  step="diffrax"):
+    """Final-state integration of a batch with lanes that are refilled as trajectories finish.
+
+    ``ts`` is ``[t1]`` or ``[0, t1]``. Each lane runs exactly the loop body of
+    ``diffrax.diffeqsolve`` (``solver.step``, NaN errors counted as infinite,
+    ``controller.adapt_step_size``, the step clipped to ``t1`` within 100 ulp, the state kept only
+    on accepted steps) and stops, like :func:`solve`, when it reaches ``t1``, when ``max_steps``
+    steps are spent, or when the state leaves ``|y| <= bound`` or is not finite. Every ``period``
+    steps, finished lanes write their final state and take the next trajectories waiting. The
+    saved initial point (``ts = [0, t1]``) is the initial state itself. ``valid`` marks the
+    real trajectories, a prefix of the batch (the rest is bucket padding and is never run).
+    ``step`` picks the lane step (:func:`lane_program`): ``"diffrax"`` or ``"fused"``.
+    """
+    program = lane_program(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, step)
+    start, step, running = program.start, program.step, program.running
+    field, save, y0_split, merge = program.field, program.save, program.y0_split, program.merge
+    t0 = jnp.zeros((), ts.dtype)
+    t1 = ts[-1]
+    n = jax.tree_util.tree_leaves(y0)[0].shape[0]
+    n_valid = jnp.sum(valid)
 
     def select(mask, new, old):
         return jax.tree_util.tree_map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
@@ -152,3 +239,7 @@ def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps
     return Solution(ys=ys, status=status, t_final=t_final, y_final=jax.vmap(merge)(y_final), num_steps=num_steps)
 
 
+
+
+_refill_batch_diffrax = eqx.filter_jit(_refill_batch)
+_refill_batch_fused = eqx.filter_jit(_refill_batch, compiler_options=FUSED_COMPILER_OPTIONS)
