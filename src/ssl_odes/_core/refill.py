@@ -32,9 +32,9 @@ __all__ = ["REFILL_LANES", "REFILL_PERIOD", "FUSED_REFILL_LANES", "refill_batch"
 REFILL_LANES = 1024
 REFILL_PERIOD = 8
 
-#: Lanes for the fused step (``SolveOptions(refill_step="fused")``), whose cost is per lane, not
-#: per kernel: fewer lanes keep the pool in L1/L2 (benchmarks/refill_step_hlo.py).
-FUSED_REFILL_LANES = 256
+#: Lanes for the fused step (``SolveOptions(refill_step="fused")``). Its cost is per lane, not
+#: per kernel; end to end on M1 (10,000) 1024 lanes beat 128 and 256 (benchmarks/refill_step_hlo.py).
+FUSED_REFILL_LANES = 1024
 
 
 class _Lane(eqx.Module):
