@@ -73,9 +73,15 @@ def test_every_registered_system_has_its_paper_page_with_equations_and_figures(s
     assert "Eq 14 sign" in byol  # a paper slip and the choice made
     for figure in ("fig2_alignment", "fig3_phase_portraits", "fig4_p_dynamics", "fig5_eta_beta_sweeps"):
         assert f"../../figures/{figure}.png" in byol and (site / "figures" / f"{figure}.png").is_file()
-    for name in ("contrastive_001", "prediction_head_004"):
+    for name, slip, figures in (("contrastive_001", "drops a factor", ("contrastive_fig8_energy", "contrastive_fig1_power_iteration",
+                                                                     "contrastive_two_layer_merge")),
+                                ("prediction_head_004", "15^{1/6}", ("prediction_head_phases", "prediction_head_sweep"))):
         page = _text(site, f"papers/{name}")
         assert "Being added" not in page and "<table>" in page  # the systems table and the README sections
+        assert page.count('class="arithmatex"') >= 5 and slip in page  # equations, a slip or choice
+        assert f"{name}.ipynb" in page  # the notebook
+        for figure in figures:
+            assert f"../../figures/{figure}.png" in page
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import ssl_odes
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "examples" / "notebooks"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 EXPECTED = {"quickstart.ipynb", "byol_002.ipynb", "simsiam_003.ipynb", "dual_networks_000.ipynb",
-            "theory_vs_training.ipynb"}
+            "theory_vs_training.ipynb", "contrastive_001.ipynb", "prediction_head_004.ipynb"}
 CELL_TIMEOUT_S = 900  # a generous ceiling for one cell on a loaded machine (compilation included)
 
 
