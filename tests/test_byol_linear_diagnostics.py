@@ -32,6 +32,16 @@ def test_eigenvalues_only_match_numpy_eigvalsh(n):
     assert np.max(np.abs(w - reference)) <= 1e-12 * max(1.0, np.max(np.abs(reference)))
 
 
+def test_the_fallback_without_the_lapack_target_gives_the_same_spectrum(monkeypatch):
+    """On another jax (or backend) the eigenvalue-only target is not used: ``eigh``'s values, the same spectrum."""
+    assert _linear._lapack is not None, "this jax (0.10) is expected to take the LAPACK eigenvalue-only path"
+    A = _symmetric(9, seed=4)
+    monkeypatch.setattr(_linear, "_lapack", None)
+    w = np.asarray(_linear._eigvalsh(jnp.asarray(A)))  # eager: the module attribute is read at this call
+    reference = np.linalg.eigvalsh(A)
+    assert np.max(np.abs(w - reference)) <= 1e-12 * np.max(np.abs(reference))
+
+
 def test_eigenvalues_only_float32_and_batches():
     """float32 to 1e-5 of the spectral radius (a few ulp times n); batch axes and ``vmap`` give the same values."""
     stack = np.stack([_symmetric(8, seed=1), _symmetric(8, seed=2), 3.0 * np.eye(8)])

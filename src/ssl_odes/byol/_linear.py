@@ -104,11 +104,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-try:  # jaxlib's LAPACK targets (eigenvalues without eigenvectors, see _eigvalsh); internal, so guarded
+# jaxlib's LAPACK targets (eigenvalues without eigenvectors, see _eigvalsh) are internal: used only
+# on the jax minor versions this was tested with (0.10), otherwise eigh, whatever the jaxlib says.
+_LAPACK_TESTED_JAX = ((0, 10),)
+try:
     from jax._src.lib import lapack as _lapack
 
+    if tuple(int(v) for v in jax.__version__.split(".")[:2]) not in _LAPACK_TESTED_JAX or not hasattr(jax, "ffi"):
+        raise ImportError(f"jax {jax.__version__}: not tested with the LAPACK eigenvalue-only target")
     _lapack.prepare_lapack_call("syevd_ffi", np.float64)
-except Exception:  # pragma: no cover - another jaxlib: fall back to eigh
+except Exception:  # pragma: no cover - another jax/jaxlib: fall back to eigh
     _lapack = None
 
 from .. import _params
