@@ -164,8 +164,13 @@ FUSED_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 def refill_batch(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period,
                  step="diffrax"):
-    """:func:`_refill_batch`, compiled with :data:`FUSED_COMPILER_OPTIONS` for ``step="fused"``."""
-    run = _refill_batch_fused if step == "fused" else _refill_batch_diffrax
+    """:func:`_refill_batch`, compiled with :data:`FUSED_COMPILER_OPTIONS` for ``step="fused"``.
+
+    Called inside another trace (the ``shard_map`` of :func:`~ssl_odes._core.sharding.solve_sharded`)
+    it is inlined into the caller's program, and JAX accepts compiler options only on a top-level
+    ``jit``: there the options are the caller's (the values and steps are the same either way)."""
+    traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves((y0, args, valid, ts)))
+    run = _refill_batch_fused if step == "fused" and not traced else _refill_batch_diffrax
     return run(vector_field, y0, args, valid, ts, rtol, atol, bound, max_steps, solver, save_fn, lanes, period, step)
 
 
