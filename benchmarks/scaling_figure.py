@@ -99,6 +99,11 @@ def plot_m1(ax, record: dict) -> None:
         ax.text(0.01, 0.01, "hollow: timed on a subsample", transform=ax.transAxes, fontsize=7, va="bottom")
 
 
+#: Columns of the wide rows that ``l1_linear_cpu.py --scaling`` writes, by the label drawn.
+WIDE_L1_COLUMNS = {"ssl_odes float64": "ssl_odes_f64_s", "ssl_odes float32": "ssl_odes_f32_s",
+                   "SciPy RK45 + NumPy (float64)": "scipy_s"}
+
+
 def l1_rows(records: list[dict]) -> list[dict]:
     rows = []
     for record in records:
@@ -106,6 +111,10 @@ def l1_rows(records: list[dict]) -> list[dict]:
         rows.extend(table if isinstance(table, list) else [record])
     out = []
     for row in rows:
+        # The wide rows of l1_linear_cpu.py --scaling: one row per n with a time per method.
+        for method, key in WIDE_L1_COLUMNS.items():
+            if key in row and "n" in row:
+                out.append({"method": method, "n": row["n"], "s": row[key]})
         key = next((k for k in TIME_KEYS if k in row), None)
         if key is not None and "n" in row and "method" in row:
             out.append({"method": row["method"], "n": row["n"], "s": row[key]})
