@@ -435,6 +435,9 @@ def m1(args) -> dict:
     methods, finals = {}, {}
 
     def add(name, builder, *builder_args, sample=None, first_call=True, repeat=args.repeat):
+        if name in args.skip:
+            methods[name] = {"skipped": "--skip"}
+            return None
         run, info = build(name, builder, *builder_args)
         if run is None:
             methods[name] = info
@@ -638,6 +641,10 @@ def main(argv=None, results_dir=None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--results-dir", type=Path, default=results_dir)
     parser.add_argument("--figures-dir", type=Path, default=None, help="scaling: where the PNGs go (benchmarks/figures)")
+    parser.add_argument("--skip", nargs="+", default=[], metavar="METHOD",
+                        help="M1 rows not to run (e.g. the test suite's smoke run skips the peers): "
+                             "ssl_odes_all_cores ssl_odes_dopri8 ssl_odes_dopri8_all_cores ssl_odes_tsit5_lockstep "
+                             "diffrax torchode numba_serial numba_lanes")
     parser.add_argument("--scaling", action="store_true", help="time µs/trajectory against batch size instead")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SCALING_SIZES))
     parser.add_argument("--cap-diffrax", type=int, default=100_000, help="scaling: largest batch timed in full")

@@ -25,14 +25,18 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "examples" / "figures"
+#: Folders whose PNGs are served as ``figures/<name>`` (the examples' figures and the benchmarks'
+#: scaling figure; their file names do not clash).
+FIGURE_DIRS = {"examples/figures": FIGURES, "benchmarks/figures": ROOT / "benchmarks" / "figures"}
 README_MARKER = re.compile(r'<!--\s*ssl_odes:readme\s+"(#+) ([^"]+)"\s*-->')
 BLOCK_MARKER = re.compile(r"<!--\s*ssl_odes:readme-block\s+(\S+)\s*-->")
 SYSTEMS_MARKER = re.compile(r"<!--\s*ssl_odes:systems\s+(\S+)(\s+optional)?\s*-->")
 
 
 def on_files(files, config):
-    for png in sorted(FIGURES.glob("*.png")):
-        files.append(File.generated(config, f"figures/{png.name}", abs_src_path=str(png)))
+    for folder in FIGURE_DIRS.values():
+        for png in sorted(folder.glob("*.png")):
+            files.append(File.generated(config, f"figures/{png.name}", abs_src_path=str(png)))
     return files
 
 
@@ -63,16 +67,16 @@ def _readme_block(name: str) -> str:
 
 
 def _figure(match: re.Match, up: str) -> str:
-    alt, name = match.group(1), match.group(2)
-    if (FIGURES / name).is_file():
+    alt, folder, name = match.group(1), match.group(2), match.group(3)
+    if (FIGURE_DIRS[folder] / name).is_file():
         return f"![{alt}]({up}figures/{name})"
     # Not committed in this checkout (the example writes it): say so instead of a broken image.
-    return f"*({alt}: `examples/figures/{name}`, drawn by its example script, is not in this checkout.)*"
+    return f"*({alt}: `{folder}/{name}`, drawn by its script, is not in this checkout.)*"
 
 
 def _rewrite_readme_links(text: str, depth: int) -> str:
     up = "../" * depth
-    text = re.sub(r"!\[([^\]]*)\]\(examples/figures/([^)]+\.png)\)", lambda m: _figure(m, up), text)
+    text = re.sub(r"!\[([^\]]*)\]\((examples/figures|benchmarks/figures)/([^)]+\.png)\)", lambda m: _figure(m, up), text)
     return re.sub(r"\[([^\]]+)\]\(#[^)]*\)", r"\1", text)  # README anchors: keep the words
 
 

@@ -91,6 +91,7 @@ def test_api_reference_benchmarks_and_multihost_sweeps_are_there(site):
     assert 'id="ssl_odes.explorer.redraw_phase_portrait"' in _text(site, "api/plot")
     assert 'id="ssl_odes.empirical.training.train"' in _text(site, "api/empirical")
     benchmarks = _text(site, "benchmarks")
-    assert "<table>" in benchmarks and "M1: 10,000 decoupled-mode trajectories" in benchmarks
+    assert "<table>" in benchmarks and "M1: 10,000 trajectories" in benchmarks
+    assert 'src="../figures/scaling.png"' in benchmarks and (site / "figures" / "scaling.png").is_file()
     sweeps = _text(site, "sweeps")
     assert "Sweeps on several hosts" in sweeps and "jax.distributed.initialize" in sweeps
