@@ -72,12 +72,34 @@ def _dispatch_rank(item) -> int:
     return len(LONGEST_FIRST) + (1 if name in UNGROUPED else 0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the group marks into node ids
+def _group(item) -> str | None:
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")})
+    if names:
+        return "_".join(names)
+    return None if item.path.name in UNGROUPED else item.path.stem
+
+
+def _set_nodeid(item, nodeid: str) -> None:
+    if isinstance(getattr(item, "_id", None), str) or not hasattr(item, "_id"):
+        item._nodeid = nodeid  # pytest < 9.2
+        return
+    from _pytest.nodeid import NodeId  # pytest >= 9.2: a structured id, whose text is cached as given
+
+    item._id = NodeId.parse(nodeid)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name not in UNGROUPED and not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
     items.sort(key=_dispatch_rank)  # stable: a module's tests keep their order
+    # ``--dist loadgroup`` schedules by an ``@group`` suffix of the node id, which pytest-xdist
+    # (3.8) adds on the workers by assigning ``item._nodeid``. pytest 9.2 reads node ids from a
+    # structured ``item._id`` instead, so that assignment is lost and every test was scheduled on
+    # its own: found in session 3, when a module's tests, and the contract test's per-system
+    # groups, ran on both workers. The suffix is set here for either pytest.
+    if getattr(config, "workerinput", None) is not None and config.getvalue("loadgroup"):
+        for item in items:
+            group = _group(item)
+            if group is not None and "@" not in item.nodeid:
+                _set_nodeid(item, f"{item.nodeid}@{group}")
     if has_gpu():
         return
     skip = pytest.mark.skip(reason="needs a GPU (none visible to JAX)")
