@@ -15,6 +15,7 @@ import diffrax
 import equinox as eqx
 import numpy as np
 
+from .fused import final_state_solver
 from .params import Integer, Interval, validate
 
 __all__ = ["SolveOptions", "SOLVERS", "SCHEDULES", "REFILL_STEPS", "DEFAULT_MAX_STEPS", "default_tolerances", "default_bound"]
@@ -160,8 +161,7 @@ class SolveOptions(eqx.Module):
         decided). ``auto`` picks ``fused`` on CPUs, where it was measured faster
         (``benchmarks/refill_step_hlo.py``), for solvers with one explicit Butcher tableau; a GPU keeps
         ``diffrax`` until ``benchmarks/m2_modes_gpu.py`` has compared them."""
-        tableau = getattr(self.solver_object, "tableau", None)
-        fusable = isinstance(self.solver_object, diffrax.AbstractERK) and isinstance(tableau, diffrax.ButcherTableau)
+        fusable = final_state_solver(self.solver_object) is not None  # the one test of "one explicit tableau"
         if self.refill_step == "fused":
             if not fusable:
                 raise ValueError(f"refill_step='fused' unrolls one explicit Butcher tableau; got solver={self.solver_name}: "
