@@ -7,7 +7,15 @@ For every cell ``(beta, P)`` one compiled, vmapped run trains together (3 seeds 
   gradient variants (back-propagate through the mean: yes/no; through the variance: yes/no).
 
 Results are cached per cell in ``examples/figures/contrastive_tokens_results.json`` (a rerun skips
-finished cells, so the grid can be extended: ``--beta 1 2 5 10 --P 1 3 5 10``). The figure is
+finished cells, so the grid can be extended: ``--beta 1 2 5 10 --P 1 3 5 10``; ``--refresh``
+retrains the listed cells and merges the new settings into the cached ones; ``--only TEXT``
+trains only the settings whose name contains TEXT; ``--results PATH`` uses another cache file).
+Every setting stores both matching scores: ``chi_plus`` / ``chi_minus`` are Eq 16 as printed
+(signed cosine), ``chi_plus_paper`` / ``chi_minus_paper`` the authors' code (``|cos|`` for the
+linear activation, signed otherwise; ``matching_scores``); cells cached before the paper score
+existed lack the latter. The figure and the table use the signed score (for ReLU the two are
+equal). ``--quadratic-over-t`` adds linear and ReLU with the quadratic loss divided by the
+temperature, as the authors' code does (``{act}/quadratic_over_T/zeta1``). The figure is
 ``examples/figures/contrastive_tokens_fig4.png``; the BatchNorm table (beside the paper's Table 1)
 is printed and written to ``examples/figures/contrastive_tokens_table1.md``.
 
@@ -17,6 +25,7 @@ the filters under-trained on this setup (P = 3, beta = 2: ReLU chi_+ 0.61 vs lin
 
     PYTHONPATH=src python examples/contrastive_tokens_fig4.py            # beta, P in {1, 2, 5} x {1, 3, 5}
     PYTHONPATH=src python examples/contrastive_tokens_fig4.py --plot-only
+    PYTHONPATH=src python examples/contrastive_tokens_fig4.py --beta 1 --P 1 --refresh --results /tmp/r.json --no-plot
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ PAPER_TABLE1 = {
 BN_VARIANTS = ((False, False), (False, True), (True, False), (True, True))
 
 
-def cell_configs(beta: int, P: int, lr: float, steps: int):
+def cell_configs(beta: int, P: int, lr: float, steps: int, quadratic_over_t: bool = False):
     from ssl_odes.contrastive import TokenConfig
 
     base = dict(P=P, beta=beta, lr=lr, steps=steps)
@@ -61,6 +70,9 @@ def cell_configs(beta: int, P: int, lr: float, steps: int):
     for act in ("linear", "relu"):
         for loss in ("infonce", "quadratic"):
             configs[f"{act}/{loss}/zeta1"] = TokenConfig(activation=act, loss=loss, **base)
+        if quadratic_over_t:
+            configs[f"{act}/quadratic_over_T/zeta1"] = TokenConfig(activation=act, loss="quadratic",
+                                                                    quadratic_over_temperature=True, **base)
     configs["relu/infonce/zeta10/nobn"] = TokenConfig(activation="relu", zeta=10.0, **base)
     for mean_grad, var_grad in BN_VARIANTS:
         configs[f"relu/infonce/zeta10/bn_mean{int(mean_grad)}_var{int(var_grad)}"] = TokenConfig(
@@ -68,30 +80,39 @@ def cell_configs(beta: int, P: int, lr: float, steps: int):
     return configs
 
 
-def run(betas, Ps, lr, steps, seeds):
+def _mean_std(values) -> str:
+    values = np.asarray(values)
+    return f"{values.mean():.3f} +- {values.std():.3f}"
+
+
+def run(betas, Ps, lr, steps, seeds, path=RESULTS, refresh=False, quadratic_over_t=False, only=""):
     from ssl_odes.contrastive import token_sweep
 
-    results = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
+    results = json.load(open(path)) if os.path.exists(path) else {}
     cells = sorted(((b, p) for b in betas for p in Ps), key=lambda c: c[0] * c[1])
     for beta, P in cells:
         key = f"beta={beta},P={P},lr={lr},steps={steps}"
-        if key in results:
+        if key in results and not refresh:
             continue
-        configs = cell_configs(beta, P, lr, steps)
+        configs = {name: c for name, c in cell_configs(beta, P, lr, steps, quadratic_over_t).items() if only in name}
         start = time.perf_counter()
         out = token_sweep(list(configs.values()), seeds=seeds)
         seconds = time.perf_counter() - start
-        results[key] = {"seconds": seconds, "runs": len(configs) * len(seeds), "settings": {
-            name: {"chi_plus": r.chi_plus.tolist(), "chi_minus": r.chi_minus.tolist(), "final_loss": r.final_loss.tolist()}
-            for name, r in zip(configs, out)}}
-        print(f"{key}: {seconds:.0f} s for {len(configs) * len(seeds)} runs", flush=True)
+        settings = {name: {"chi_plus": r.chi_plus_signed.tolist(), "chi_minus": r.chi_minus_signed.tolist(),
+                           "chi_plus_paper": r.chi_plus_paper.tolist(), "chi_minus_paper": r.chi_minus_paper.tolist(),
+                           "final_loss": r.final_loss.tolist(), "seeds": list(seeds)}
+                    for name, r in zip(configs, out)}
+        print(f"{key}: {seconds:.0f} s for {len(configs) * len(seeds)} runs (seeds {list(seeds)})", flush=True)
         for name, r in zip(configs, out):
-            print(f"  {name:38s} chi+ {r.chi_plus.mean():.3f} +- {r.chi_plus.std():.3f}   "
-                  f"chi- {r.chi_minus.mean():.3f} +- {r.chi_minus.std():.3f}", flush=True)
-        os.makedirs(FIGURES, exist_ok=True)
-        if os.path.exists(RESULTS):  # another process may have finished other cells meanwhile
-            results = {**json.load(open(RESULTS)), key: results[key]}
-        with open(RESULTS, "w") as fh:
+            print(f"  {name:38s} chi+ signed {_mean_std(r.chi_plus_signed)}, paper {_mean_std(r.chi_plus_paper)}   "
+                  f"chi- signed {_mean_std(r.chi_minus_signed)}, paper {_mean_std(r.chi_minus_paper)}", flush=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if os.path.exists(path):  # another process may have finished other cells meanwhile
+            results = json.load(open(path))
+        old = results.get(key, {})
+        results[key] = {"seconds": seconds, "runs": len(configs) * len(seeds),
+                        "settings": {**old.get("settings", {}), **settings}}
+        with open(path, "w") as fh:
             json.dump(results, fh, indent=1)
     return results
 
@@ -186,8 +207,20 @@ def main():
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--refresh", action="store_true", help="retrain cached cells (merges the new settings)")
+    parser.add_argument("--results", default=RESULTS, help="the cache file (JSON)")
+    parser.add_argument("--no-plot", action="store_true", help="train and print only (no figure, no table file)")
+    parser.add_argument("--quadratic-over-t", action="store_true",
+                        help="also train the quadratic loss divided by the temperature (authors' code)")
+    parser.add_argument("--only", default="", help="train only the settings whose name contains this text")
     args = parser.parse_args()
-    results = json.load(open(RESULTS)) if args.plot_only else run(args.beta, args.P, args.lr, args.steps, args.seeds)
+    if args.plot_only:
+        results = json.load(open(args.results))
+    else:
+        results = run(args.beta, args.P, args.lr, args.steps, args.seeds, args.results, args.refresh,
+                      args.quadratic_over_t, args.only)
+    if args.no_plot:
+        return
     table = collect(results, args.lr, args.steps)
     plot(table, args.lr, args.steps)
     bn_table(table)

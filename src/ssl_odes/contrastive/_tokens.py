@@ -24,7 +24,9 @@ forward pass is the same; ``stop_gradient`` on the other). Def. 5's mean-backpro
 (:func:`ssl_odes.empirical.methods.nt_xent`, Eq 1 with ``epsilon = 1``); and the quadratic loss
 (``alpha_ij`` constant): :func:`quadratic_contrastive_loss`, ``mean_i d_i^2 - mean_{i != j}
 d_ij^2`` with ``d^2 = ||f - f'||^2 / 2`` on the normalised outputs (the negative of the energy
-``1/2 tr C_1[f]`` up to the factor of Eq 3).
+``1/2 tr C_1[f]`` up to the factor of Eq 3). The paper's text does not scale it; the authors' code
+divides it by the temperature ``T = 0.1`` (``quadratic_over_temperature=True``; with SGD this is a
+10x larger step on the loss, weight decay unchanged). Default: not divided.
 
 **Training.** SGD, lr 2e-3 (the paper's text; its code used 0.01-0.02, so ``lr`` is exposed),
 momentum 0.9, weight decay 5e-3 added to the gradient before momentum (PyTorch's convention:
@@ -38,6 +40,16 @@ candidate sets, generators, initialisation and batches). float32.
 tokens outside ``R_k^g``; ``chi_bar = mean_k chi(R_k)``. Eq 181 prints the prefactor ``1/P`` for
 ``chi_-`` too, over the ``d - P`` outside tokens; we take their *mean* (``1/(d - P)``), so that
 ``chi_-`` lies in ``[-1, 1]`` like ``chi_+`` (the printed value is ours times ``(d - P)/P``).
+
+*Which cosine.* ``score="signed"`` (default) is Eq 16 as printed. ``score="paper"`` is what the
+authors' code computes (facebookresearch/luckmatters, ``ssl/real-dataset/bn_gen.py``,
+``compute_score``: ``if is_linear: energy_ratio = energy_ratio.abs()``): ``|cos|`` when the
+activation is linear, the signed cosine for every other activation (the quadratic one included),
+then the best filter per token and plain means as above. The two differ for linear networks only:
+their loss is invariant under flipping the sign of a filter ``w_km`` together with its column of
+``V`` (with or without BatchNorm, which is odd without affine), so a linear filter ends at
+``+u_a`` or ``-u_a`` with equal odds; at ``-u_a`` it scores ``-1`` signed and ``+1`` in the
+paper's score. ReLU breaks that symmetry.
 
 *Which candidate set.* ``candidate_set="drawn"`` (default) is the paper's ``R_k^g``: the ``P``
 tokens drawn for RF ``k``. With ``G = 40`` generators each RF is fixed by about 20 of them, so at
@@ -65,12 +77,17 @@ from ..empirical.methods import nt_xent
 from ._activations import Activation
 
 __all__ = ["TokenConfig", "TokenResult", "TokenNetwork", "token_experiment", "token_sweep", "token_data", "sample_token_views",
-           "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES"]
+           "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES", "TOKEN_SCORES"]
 
 #: Activations of the Sec 5 experiment (``"quadratic"`` is ``h(x) = x^2``).
 TOKEN_ACTIVATIONS = ("linear", "relu", "leaky_relu", "quadratic")
 #: Losses of the Sec 5 experiment.
 TOKEN_LOSSES = ("infonce", "quadratic")
+#: Matching scores: ``"signed"`` (Eq 16 as printed) or ``"paper"`` (``|cos|`` for the linear activation only,
+#: as the authors' code computes them; :func:`matching_scores`).
+TOKEN_SCORES = ("signed", "paper")
+#: Candidate sets ``R_k``: the ``P`` drawn tokens, or the tokens some generator places.
+TOKEN_CANDIDATE_SETS = ("drawn", "used")
 
 _POSITIVE = Interval(0.0, math.inf, lower_closed=False, scalar=True)
 
@@ -88,6 +105,9 @@ class TokenConfig:
     Defaults are the paper's (Sec 5, App. E.2): ``G = 40`` generators, ``K = 10`` RFs, ``d = 20``
     tokens, 5 fixed RFs per generator, InfoNCE at temperature 0.1, SGD lr 2e-3, momentum 0.9,
     weight decay 5e-3, 5000 steps of batch 128. ``output_dim`` (not given in the paper) is 20.
+    ``score`` picks which matching score :class:`TokenResult` reports as ``chi_plus`` /
+    ``chi_minus`` (both are always computed); ``quadratic_over_temperature`` divides the quadratic
+    loss by ``temperature`` as the authors' code does (module docstring).
     Validated at construction: a bad value raises ValueError / TypeError naming the field.
     """
 
@@ -111,6 +131,8 @@ class TokenConfig:
     steps: int = 5000
     batch_size: int = 128
     candidate_set: str = "drawn"
+    score: str = "signed"
+    quadratic_over_temperature: bool = False
 
     def __post_init__(self):
         validate("num_fields", self.num_fields, Integer(1))
@@ -131,7 +153,9 @@ class TokenConfig:
         validate("weight_decay", self.weight_decay, Interval(0.0, math.inf, scalar=True))
         validate("steps", self.steps, Integer(1))
         validate("batch_size", self.batch_size, Integer(2))
-        validate("candidate_set", self.candidate_set, Choice(("drawn", "used")))
+        validate("candidate_set", self.candidate_set, Choice(TOKEN_CANDIDATE_SETS))
+        validate("score", self.score, Choice(TOKEN_SCORES))
+        validate("quadratic_over_temperature", self.quadratic_over_temperature, Flag())
 
     @property
     def filters(self) -> int:
@@ -143,10 +167,13 @@ class TokenConfig:
 class TokenResult:
     """Matching scores of one setting over seeds.
 
-    ``chi_plus`` / ``chi_minus``: ``[seeds]`` overall scores (Eqs 16, 180-181);
-    ``chi_plus_fields`` / ``chi_minus_fields``: ``[seeds, K]`` per RF; ``final_loss``: ``[seeds]``,
-    the loss of the last batch; ``seconds``: wall time of the run (compile included), for the
-    record only. ``mean``/``std`` helpers summarise over seeds (std with ``ddof=0``).
+    ``chi_plus`` / ``chi_minus``: ``[seeds]`` overall scores (Eqs 16, 180-181) in the config's
+    ``score``; ``chi_plus_fields`` / ``chi_minus_fields``: ``[seeds, K]`` per RF, same score;
+    ``chi_plus_signed`` / ``chi_minus_signed`` and ``chi_plus_paper`` / ``chi_minus_paper``:
+    ``[seeds]``, both scores from the same final weights (one of the pairs equals ``chi_plus`` /
+    ``chi_minus``); ``final_loss``: ``[seeds]``, the loss of the last batch; ``seconds``: wall
+    time of the run (compile included), for the record only. ``mean_std(name)`` summarises any of
+    these over seeds (std with ``ddof=0``).
     """
 
     config: TokenConfig
@@ -157,6 +184,10 @@ class TokenResult:
     chi_minus_fields: np.ndarray
     final_loss: np.ndarray
     seconds: float
+    chi_plus_signed: np.ndarray | None = None
+    chi_minus_signed: np.ndarray | None = None
+    chi_plus_paper: np.ndarray | None = None
+    chi_minus_paper: np.ndarray | None = None
 
     def mean_std(self, name: str = "chi_plus") -> tuple[float, float]:
         values = np.asarray(getattr(self, name))
@@ -283,27 +314,22 @@ def quadratic_contrastive_loss(z1: jax.Array, z2: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 
 
-def matching_scores(W: jax.Array, data: dict[str, jax.Array], candidate_set: str = "drawn") -> tuple[jax.Array, jax.Array]:
-    """``(chi_+(R_k), chi_-(R_k))`` per RF, ``[K]`` each (Eqs 16, 180-181; ``chi_-`` as a mean).
-
-    ``W`` ``[K, M, d]``; ``candidate_set`` ``"drawn"`` (``R_k^g``) or ``"used"`` (module docstring).
-
-    >>> import jax.numpy as jnp
-    >>> data = {"embeddings": jnp.eye(3), "candidates": jnp.array([[0, 1]]), "used": jnp.array([[True, False, False]])}
-    >>> W = jnp.array([[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
-    >>> [s.tolist() for s in matching_scores(W, data)]
-    [[0.5], [1.0]]
-    """
-    u = data["embeddings"]
-    K = W.shape[0]
-    d = u.shape[0]
+def _best_cosines(W: jax.Array, embeddings: jax.Array, absolute: Any) -> jax.Array:
+    """``max_m cos(w_km, u_a)`` ``[K, d]``, of ``|cos|`` where ``absolute`` (a bool or a traced 0/1)."""
     wn = W / jnp.linalg.norm(W, axis=-1, keepdims=True)
-    un = u / jnp.linalg.norm(u, axis=-1, keepdims=True)
-    best = jnp.max(jnp.einsum("kmd,ad->kma", wn, un), axis=1)  # [K, d tokens]
-    if candidate_set == "drawn":
-        inside = jnp.zeros((K, d), bool).at[jnp.arange(K)[:, None], data["candidates"]].set(True)
-    else:
-        inside = data["used"]
+    un = embeddings / jnp.linalg.norm(embeddings, axis=-1, keepdims=True)
+    cos = jnp.einsum("kmd,ad->kma", wn, un)
+    return jnp.max(jnp.where(absolute, jnp.abs(cos), cos), axis=1)
+
+
+def _inside(data: dict[str, jax.Array], K: int, d: int, used: Any) -> jax.Array:
+    """``[K, d]`` bool, token ``a`` in ``R_k``: the drawn candidates, or the used tokens where ``used``."""
+    drawn = jnp.zeros((K, d), bool).at[jnp.arange(K)[:, None], data["candidates"]].set(True)
+    return jnp.where(used, jnp.asarray(data["used"], bool), drawn) if "used" in data else drawn
+
+
+def _field_means(best: jax.Array, inside: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(chi_+, chi_-)`` ``[K]``: means of ``best`` over ``R_k`` and over the rest (NaN when empty)."""
 
     def mean(mask):
         count = jnp.sum(mask, axis=1)
@@ -312,13 +338,75 @@ def matching_scores(W: jax.Array, data: dict[str, jax.Array], candidate_set: str
     return mean(inside), mean(~inside)
 
 
+def matching_scores(W: jax.Array, data: dict[str, jax.Array], candidate_set: str = "drawn", *,
+                    score: str = "signed", activation: str | None = None) -> tuple[jax.Array, jax.Array]:
+    r"""``(chi_+(R_k), chi_-(R_k))`` per RF, ``[K]`` each (Eqs 16, 180-181; ``chi_-`` as a mean).
+
+    ``chi_+(R_k) = mean_{a in R_k} max_m c(w_km, u_a)``, ``chi_-(R_k)`` the same over the tokens
+    outside ``R_k`` (NaN for an RF whose set is empty), with
+
+    * ``score="signed"`` (default): ``c = cos(w, u) = w^T u / (||w|| ||u||)``, Eq 16 as printed;
+    * ``score="paper"``: ``c = |cos(w, u)|`` when ``activation == "linear"``, ``c = cos(w, u)``
+      for every other activation. This is the authors' code (facebookresearch/luckmatters,
+      ``ssl/real-dataset/bn_gen.py``, ``compute_score``: ``if is_linear: energy_ratio =
+      energy_ratio.abs()``), not the printed Eq 16. It makes the linear score invariant under
+      ``W -> -W``, a symmetry of the linear network's loss (flip ``V`` too; module docstring).
+
+    Args:
+        W: filters ``[K, M, d]``.
+        data: the structure of :func:`token_data` (``"embeddings"`` ``[d, d]``; ``"candidates"``
+            ``[K, P]``; ``"used"`` ``[K, d]`` for ``candidate_set="used"``).
+        candidate_set: ``"drawn"`` (``R_k^g``) or ``"used"`` (module docstring).
+        score: ``"signed"`` or ``"paper"``.
+        activation: one of :data:`TOKEN_ACTIVATIONS`; required for ``score="paper"``, checked
+            (and unused) otherwise.
+
+    Raises:
+        ValueError / TypeError naming the argument for a bad ``candidate_set``, ``score``,
+        ``activation``, a missing ``activation`` with ``score="paper"``, a ``W`` that is not
+        ``[K, M, d]`` with ``d`` the number of embeddings, or ``data`` without the keys needed.
+
+    >>> import jax.numpy as jnp
+    >>> data = {"embeddings": jnp.eye(3), "candidates": jnp.array([[0, 1]]), "used": jnp.array([[True, False, False]])}
+    >>> W = jnp.array([[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])
+    >>> [s.tolist() for s in matching_scores(W, data)]
+    [[0.5], [1.0]]
+    >>> [s.tolist() for s in matching_scores(-W, data)]  # signed: filters at -u_0, -u_2
+    [[0.0], [0.0]]
+    >>> [s.tolist() for s in matching_scores(-W, data, score="paper", activation="linear")]
+    [[0.5], [1.0]]
+    """
+    validate("candidate_set", candidate_set, Choice(TOKEN_CANDIDATE_SETS))
+    validate("score", score, Choice(TOKEN_SCORES))
+    if activation is not None:
+        validate("activation", activation, Choice(TOKEN_ACTIVATIONS))
+    elif score == "paper":
+        raise ValueError("activation is required with score='paper' (|cos| for 'linear' only); activation must be "
+                         f"one of {', '.join(map(repr, TOKEN_ACTIVATIONS))}; got activation=None")
+    if not isinstance(data, dict):
+        raise TypeError(f"data must be a dict as returned by token_data; got data of type {type(data).__name__}")
+    needed = ("embeddings", "candidates" if candidate_set == "drawn" else "used")
+    missing = [name for name in needed if name not in data]
+    if missing:
+        raise ValueError(f"data must hold the keys {needed} for candidate_set={candidate_set!r}; "
+                         f"got data without {missing}")
+    d = jnp.shape(data["embeddings"])[0]
+    if jnp.ndim(W) != 3 or jnp.shape(W)[-1] != d:
+        raise ValueError(f"W must have shape [K, M, d] with d = {d} (the number of embeddings); "
+                         f"got W.shape={jnp.shape(W)}")
+    inside = _inside(data, jnp.shape(W)[0], d, candidate_set == "used")
+    best = _best_cosines(jnp.asarray(W), data["embeddings"], score == "paper" and activation == "linear")
+    return _field_means(best, inside)
+
+
 # --------------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------------
 
 
 #: The fields of :class:`TokenConfig` that are traced numbers of one compiled run (the rest fix its shape).
-_VARIANT_FIELDS = ("activation", "loss", "zeta", "batchnorm", "bn_mean_grad", "bn_var_grad", "candidate_set")
+_VARIANT_FIELDS = ("activation", "loss", "zeta", "batchnorm", "bn_mean_grad", "bn_var_grad", "candidate_set", "score",
+                   "quadratic_over_temperature")
 
 
 def _static_part(config: TokenConfig) -> TokenConfig:
@@ -329,10 +417,12 @@ def _static_part(config: TokenConfig) -> TokenConfig:
 def _compiled_runs(config: TokenConfig):
     """One jitted function of a flat batch of runs sharing ``config``'s shapes.
 
-    ``(keys [R], data [R, ...], variant [R, 6]) -> (chi_+ [R, K], chi_- [R, K], loss [R])``:
-    ``vmap`` over runs of a ``lax.scan`` over the SGD steps. ``variant`` columns: activation index,
-    loss index (0 InfoNCE, 1 quadratic), bn, bn_mean_grad, bn_var_grad, candidate set (0 drawn,
-    1 used).
+    ``(keys [R], data [R, ...], variant [R, 7]) -> (chi [R, 2, 2, K], loss [R])``: ``vmap`` over
+    runs of a ``lax.scan`` over the SGD steps; ``chi[r, s, 0]`` is ``chi_+`` and ``chi[r, s, 1]``
+    ``chi_-`` in the score ``TOKEN_SCORES[s]`` (both from the final weights). ``variant`` columns:
+    activation index, loss index (0 InfoNCE, 1 quadratic), bn, bn_mean_grad, bn_var_grad,
+    candidate set (0 drawn, 1 used), quadratic loss divided by the temperature (0/1). (``score``
+    is not a column: both are returned and :func:`token_sweep` picks.)
     """
     network = TokenNetwork(num_fields=config.num_fields, filters=config.filters, output_dim=config.output_dim)
     optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay), optax.sgd(config.lr, config.momentum))
@@ -340,8 +430,8 @@ def _compiled_runs(config: TokenConfig):
     def loss_fn(params, x1, x2, variant):
         out = network.apply(params, jnp.concatenate([x1, x2], axis=0), variant[0].astype(jnp.int32), *variant[2:5])
         z1, z2 = out[: x1.shape[0]], out[x1.shape[0]:]
-        return jnp.where(variant[1] > 0, quadratic_contrastive_loss(z1, z2),
-                         nt_xent(z1, z2, temperature=config.temperature))
+        quadratic = quadratic_contrastive_loss(z1, z2) / jnp.where(variant[6] > 0, config.temperature, 1.0)
+        return jnp.where(variant[1] > 0, quadratic, nt_xent(z1, z2, temperature=config.temperature))
 
     def one_run(key, data, variant):
         k_init, k_steps = jax.random.split(key)
@@ -358,17 +448,19 @@ def _compiled_runs(config: TokenConfig):
 
         (params, _), losses = jax.lax.scan(step, (params, opt_state), jax.random.split(k_steps, config.steps))
         W = params["params"]["W"]
-        drawn = matching_scores(W, data, "drawn")
-        used = matching_scores(W, data, "used")
-        pick = variant[5] > 0
-        return jnp.where(pick, used[0], drawn[0]), jnp.where(pick, used[1], drawn[1]), losses[-1]
+        inside = _inside(data, config.num_fields, config.num_tokens, variant[5] > 0)
+        linear = variant[0] == TOKEN_ACTIVATIONS.index("linear")
+        chi = jnp.stack([jnp.stack(_field_means(_best_cosines(W, data["embeddings"], absolute), inside))
+                         for absolute in (False, linear)])  # in the order of TOKEN_SCORES
+        return chi, losses[-1]
 
     return jax.jit(jax.vmap(one_run))
 
 
 def _variant_row(config: TokenConfig) -> list[float]:
     return [TOKEN_ACTIVATIONS.index(config.activation), TOKEN_LOSSES.index(config.loss), float(config.batchnorm),
-            float(config.bn_mean_grad), float(config.bn_var_grad), float(config.candidate_set == "used")]
+            float(config.bn_mean_grad), float(config.bn_var_grad), float(config.candidate_set == "used"),
+            float(config.quadratic_over_temperature)]
 
 
 def _seeds(seeds: Any) -> tuple[int, ...]:
@@ -386,9 +478,10 @@ def token_sweep(configs: Any, seeds: Any = (0, 1, 2)) -> list[TokenResult]:
     """Run many settings of the Sec 5 experiment, one compiled ``vmap``-ed run per shape.
 
     Settings that share their shapes (``P``, ``beta``, sizes, optimiser, steps) differ only in
-    traced numbers (activation, loss, ``zeta``, the BatchNorm variant, the candidate set), so they
-    train together in one ``vmap`` with the seeds. Returns one :class:`TokenResult` per config,
-    in order; ``seconds`` is the wall time of its group (compile included).
+    traced numbers (activation, loss, ``zeta``, the BatchNorm variant, the candidate set, the score,
+    the quadratic loss's scaling), so they train together in one ``vmap`` with the seeds. Returns
+    one :class:`TokenResult` per config, in order; ``seconds`` is the wall time of its group
+    (compile included).
 
     >>> a, b = token_sweep([TokenConfig(P=2, beta=1, activation=act, steps=3, num_generators=4, num_fields=2,
     ...                                 num_tokens=4, fixed_fields=1, batch_size=8) for act in ("linear", "relu")],
@@ -412,16 +505,20 @@ def token_sweep(configs: Any, seeds: Any = (0, 1, 2)) -> list[TokenResult]:
         data = {name: jnp.asarray(np.stack([st[name] for st in structures])) for name in structures[0]}
         keys = jnp.stack([jax.random.PRNGKey(s) for _, s in runs])
         variants = jnp.asarray([_variant_row(config) for config, _ in runs], jnp.float32)
-        chi_plus, chi_minus, final_loss = jax.device_get(_compiled_runs(static)(keys, data, variants))
+        chi, final_loss = jax.device_get(_compiled_runs(static)(keys, data, variants))
         seconds = time.perf_counter() - start
         n = len(seeds)
         for j, i in enumerate(members):
             rows = slice(j * n, (j + 1) * n)
-            results[i] = TokenResult(config=configs[i], seeds=seeds, chi_plus=np.nanmean(chi_plus[rows], axis=1),
-                                     chi_minus=np.nanmean(chi_minus[rows], axis=1),
-                                     chi_plus_fields=np.asarray(chi_plus[rows]),
-                                     chi_minus_fields=np.asarray(chi_minus[rows]),
-                                     final_loss=np.asarray(final_loss[rows]), seconds=seconds)
+            fields = np.asarray(chi[rows])  # [seeds, score, plus/minus, K]
+            overall = np.nanmean(fields, axis=-1)
+            s = TOKEN_SCORES.index(configs[i].score)
+            results[i] = TokenResult(config=configs[i], seeds=seeds, chi_plus=overall[:, s, 0],
+                                     chi_minus=overall[:, s, 1], chi_plus_fields=fields[:, s, 0],
+                                     chi_minus_fields=fields[:, s, 1], final_loss=np.asarray(final_loss[rows]),
+                                     seconds=seconds, chi_plus_signed=overall[:, 0, 0],
+                                     chi_minus_signed=overall[:, 0, 1], chi_plus_paper=overall[:, 1, 0],
+                                     chi_minus_paper=overall[:, 1, 1])
     return results  # type: ignore[return-value]
 
 
@@ -453,10 +550,15 @@ def token_experiment(
             ``batchnorm`` (False), ``bn_mean_grad`` (True), ``bn_var_grad`` (False),
             ``output_dim`` (20), ``temperature`` (0.1), ``lr`` (2e-3), ``momentum`` (0.9),
             ``weight_decay`` (5e-3), ``steps`` (5000), ``batch_size`` (128),
-            ``candidate_set`` (``"drawn"``).
+            ``candidate_set`` (``"drawn"``), ``score`` (``"signed"``: Eq 16 as printed, or
+            ``"paper"``: ``|cos|`` for the linear activation as in the authors' code; see
+            :func:`matching_scores`), ``quadratic_over_temperature`` (False; True divides the
+            quadratic loss by ``temperature`` as the authors' code does).
 
     Returns:
-        A :class:`TokenResult` with ``chi_plus`` and ``chi_minus`` ``[seeds]`` (and per RF).
+        A :class:`TokenResult` with ``chi_plus`` and ``chi_minus`` ``[seeds]`` (and per RF) in the
+        chosen ``score``, and both scores as ``chi_plus_signed`` / ``chi_plus_paper`` (and
+        ``chi_minus_*``).
 
     Example (a tiny run; the full setting takes seconds to a minute per setting on a CPU):
         >>> res = token_experiment(P=2, beta=1, seeds=[0], steps=5, num_generators=4, num_fields=2, num_tokens=4,
