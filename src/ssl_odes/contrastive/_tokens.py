@@ -362,9 +362,10 @@ def matching_scores(W: jax.Array, data: dict[str, jax.Array], candidate_set: str
             (and unused) otherwise.
 
     Raises:
-        ValueError / TypeError naming the argument for a bad ``candidate_set``, ``score``,
-        ``activation``, a missing ``activation`` with ``score="paper"``, a ``W`` that is not
-        ``[K, M, d]`` with ``d`` the number of embeddings, or ``data`` without the keys needed.
+        ValueError: naming the argument, for a bad ``candidate_set``, ``score`` or ``activation``,
+            a missing ``activation`` with ``score="paper"``, a ``W`` that is not ``[K, M, d]``
+            with ``d`` the number of embeddings, or ``data`` without the keys needed.
+        TypeError: ``data`` that is not a dict.
 
     >>> import jax.numpy as jnp
     >>> data = {"embeddings": jnp.eye(3), "candidates": jnp.array([[0, 1]]), "used": jnp.array([[True, False, False]])}
