@@ -35,7 +35,8 @@ from ._blowup import *  # noqa: F401,F403,E402
 
 #: The token experiment's names (``_tokens``, flax): imported on first use.
 _TOKEN_NAMES = ("TokenConfig", "TokenResult", "TokenNetwork", "token_experiment", "token_sweep", "token_data",
-                "sample_token_views", "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES")
+                "sample_token_views", "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES",
+                "TOKEN_SCORES", "TOKEN_CANDIDATE_SETS")
 
 __all__ = sorted(set(__all__) | set(_two_layer.__all__) | set(_modulation.__all__) | set(_blowup.__all__)
                  | set(_TOKEN_NAMES))

@@ -77,7 +77,8 @@ from ..empirical.methods import nt_xent
 from ._activations import Activation
 
 __all__ = ["TokenConfig", "TokenResult", "TokenNetwork", "token_experiment", "token_sweep", "token_data", "sample_token_views",
-           "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES", "TOKEN_SCORES"]
+           "matching_scores", "quadratic_contrastive_loss", "TOKEN_ACTIVATIONS", "TOKEN_LOSSES", "TOKEN_SCORES",
+           "TOKEN_CANDIDATE_SETS"]
 
 #: Activations of the Sec 5 experiment (``"quadratic"`` is ``h(x) = x^2``).
 TOKEN_ACTIVATIONS = ("linear", "relu", "leaky_relu", "quadratic")
