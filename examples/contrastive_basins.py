@@ -80,7 +80,7 @@ def main(output: Path, num_starts: int = 128) -> Path:
                 ax.text(i, bottom + unassigned / 2, "unassigned", ha="center", va="center", fontsize=8, color="r")
     for ax, title in zip(axes, ("power iteration (Eq PI)", "flow (Eq 7)")):
         ax.set_xticks(range(len(SETTINGS)))
-        ax.set_xticklabels([f"{r[0]}\n{r[1]} LMEs" for r in rows], fontsize=8)
+        ax.set_xticklabels([f"{r[0].replace(', ', chr(10))}\n{r[1]} LMEs" for r in rows], fontsize=8)
         ax.set_title(f"{title}: share of {num_starts} random starts")
     axes[0].set_ylabel("basin share")
     fig.suptitle("Latent summation population (d = 5, q = 0.1 ... 0.5), ReLU: LMEs (blue) and other critical points "

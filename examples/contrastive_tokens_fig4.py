@@ -13,8 +13,11 @@ trains only the settings whose name contains TEXT; ``--results PATH`` uses anoth
 Every setting stores both matching scores: ``chi_plus`` / ``chi_minus`` are Eq 16 as printed
 (signed cosine), ``chi_plus_paper`` / ``chi_minus_paper`` the authors' code (``|cos|`` for the
 linear activation, signed otherwise; ``matching_scores``); cells cached before the paper score
-existed lack the latter. The figure and the table use the signed score (for ReLU the two are
-equal). ``--quadratic-over-t`` adds linear and ReLU with the quadratic loss divided by the
+existed lack the latter. The figure's first columns use the authors' score (for ReLU the two are
+equal), with Eq 16's signed score for linear InfoNCE in light blue; the BatchNorm column and the
+table use the signed score. ``relu/infonce/zeta1/bn_mean1_var0`` is ReLU with Def 5's BatchNorm at
+zeta = 1 (green): Fig 9's low chi_- needs it (without BatchNorm ReLU's chi_- stays at its
+initialisation value, about 0.28 at beta = 2, P = 3). ``--quadratic-over-t`` adds linear and ReLU with the quadratic loss divided by the
 temperature, as the authors' code does (``{act}/quadratic_over_T/zeta1``). The figure is
 ``examples/figures/contrastive_tokens_fig4.png``; the BatchNorm table (beside the paper's Table 1)
 is printed and written to ``examples/figures/contrastive_tokens_table1.md``.
@@ -73,6 +76,8 @@ def cell_configs(beta: int, P: int, lr: float, steps: int, quadratic_over_t: boo
         if quadratic_over_t:
             configs[f"{act}/quadratic_over_T/zeta1"] = TokenConfig(activation=act, loss="quadratic",
                                                                     quadratic_over_temperature=True, **base)
+    # Fig 9 with BatchNorm: Def 5's mean-backprop BN at zeta = 1 (the authors' code has BN on by default)
+    configs["relu/infonce/zeta1/bn_mean1_var0"] = TokenConfig(activation="relu", batchnorm=True, **base)
     configs["relu/infonce/zeta10/nobn"] = TokenConfig(activation="relu", zeta=10.0, **base)
     for mean_grad, var_grad in BN_VARIANTS:
         configs[f"relu/infonce/zeta10/bn_mean{int(mean_grad)}_var{int(var_grad)}"] = TokenConfig(
@@ -85,7 +90,7 @@ def _mean_std(values) -> str:
     return f"{values.mean():.3f} +- {values.std():.3f}"
 
 
-def run(betas, Ps, lr, steps, seeds, path=RESULTS, refresh=False, quadratic_over_t=False, only=""):
+def run(betas, Ps, lr, steps, seeds, path=RESULTS, refresh=False, quadratic_over_t=False, only=("",)):
     from ssl_odes.contrastive import token_sweep
 
     results = json.load(open(path)) if os.path.exists(path) else {}
@@ -94,7 +99,8 @@ def run(betas, Ps, lr, steps, seeds, path=RESULTS, refresh=False, quadratic_over
         key = f"beta={beta},P={P},lr={lr},steps={steps}"
         if key in results and not refresh:
             continue
-        configs = {name: c for name, c in cell_configs(beta, P, lr, steps, quadratic_over_t).items() if only in name}
+        configs = {name: c for name, c in cell_configs(beta, P, lr, steps, quadratic_over_t).items()
+                   if any(text in name for text in only)}
         start = time.perf_counter()
         out = token_sweep(list(configs.values()), seeds=seeds)
         seconds = time.perf_counter() - start
@@ -137,16 +143,25 @@ def plot(table, lr, steps):
     betas = sorted({b for b, _ in table})
     Ps = sorted({p for _, p in table})
     fig, axes = plt.subplots(2, len(Ps) + 1, figsize=(4 * (len(Ps) + 1), 7), squeeze=False)
-    styles = {"linear": "tab:blue", "relu": "tab:red"}
+    # (setting, score, colour, line style, label): the authors' score (|cos| for linear, signed otherwise; equal
+    # to Eq 16's signed score for ReLU), Eq 16's signed score for linear in light blue, and ReLU with BN (Def 5)
+    lines = [("linear/infonce/zeta1", "paper", "tab:blue", "-", "linear, infonce"),
+             ("linear/quadratic/zeta1", "paper", "tab:blue", "--", "linear, quadratic"),
+             ("linear/infonce/zeta1", "signed", "lightsteelblue", ":", "linear, infonce, Eq 16 signed"),
+             ("relu/infonce/zeta1", "paper", "tab:red", "-", "relu, infonce"),
+             ("relu/quadratic/zeta1", "paper", "tab:red", "--", "relu, quadratic"),
+             ("relu/infonce/zeta1/bn_mean1_var0", "paper", "tab:green", "-", "relu, infonce, BN (Def 5)")]
     for j, P in enumerate(Ps):
         for row, metric in enumerate(("chi_plus", "chi_minus")):
             ax = axes[row, j]
-            for act, colour in styles.items():
-                for loss, ls in (("infonce", "-"), ("quadratic", "--")):
-                    bs = [b for b in betas if (b, P) in table]
-                    vals = [np.asarray(table[(b, P)][f"{act}/{loss}/zeta1"][metric]) for b in bs]
-                    ax.errorbar(bs, [v.mean() for v in vals], yerr=[v.std() for v in vals], color=colour, ls=ls,
-                                marker="o", capsize=3, label=f"{act}, {loss}")
+            for name, score, colour, ls, label in lines:
+                bs = [b for b in betas if (b, P) in table and name in table[(b, P)]]
+                if not bs:
+                    continue
+                key = f"{metric}_paper" if score == "paper" else metric
+                vals = [np.asarray(table[(b, P)][name].get(key, table[(b, P)][name][metric])) for b in bs]
+                ax.errorbar(bs, [v.mean() for v in vals], yerr=[v.std() for v in vals], color=colour, ls=ls,
+                            marker="o", capsize=3, label=label)
             ax.set_xscale("log")
             ax.set_xticks(betas, [str(b) for b in betas])
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -172,7 +187,8 @@ def plot(table, lr, steps):
         if row == 0:
             ax.legend(fontsize=6)
     fig.suptitle(f"001 Sec 5 token generators: G=40, K=10, d=20, 5 fixed RFs; SGD lr {lr}, {steps} steps, "
-                 "batch 128; mean +- s.d. over 3 seeds", fontsize=10)
+                 "batch 128; mean +- s.d. over 3 seeds; the authors' matching score (|cos| for linear only)",
+                 fontsize=10)
     fig.tight_layout()
     path = os.path.join(FIGURES, "contrastive_tokens_fig4.png")
     fig.savefig(path, dpi=110)
@@ -212,7 +228,8 @@ def main():
     parser.add_argument("--no-plot", action="store_true", help="train and print only (no figure, no table file)")
     parser.add_argument("--quadratic-over-t", action="store_true",
                         help="also train the quadratic loss divided by the temperature (authors' code)")
-    parser.add_argument("--only", default="", help="train only the settings whose name contains this text")
+    parser.add_argument("--only", nargs="+", default=[""],
+                        help="train only the settings whose name contains one of these texts")
     args = parser.parse_args()
     if args.plot_only:
         results = json.load(open(args.results))

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from ssl_odes import Status
-from ssl_odes.prediction_head import (PREDICTION_HEAD, detect_phases, optimal_loss, simulate_prediction_head)
+from ssl_odes.prediction_head import (PREDICTION_HEAD, detect_phases, initial_race, optimal_loss,
+                                      simulate_prediction_head)
 
 REGIME = dict(d=32, P=8, P0=3, alpha_1=4.0, alpha_2=2.0, sigma=1.0, N=256, eta=0.02, eta_E=0.02)
 SEEDS = np.arange(6)
@@ -126,3 +127,43 @@ def test_the_declaration_is_registered_and_discrete():
 
     assert ssl_odes.systems()["prediction_head"] is PREDICTION_HEAD
     assert PREDICTION_HEAD.discrete
+
+
+def test_initial_race_reads_the_runs_own_initial_weights(runs):
+    """initial_race rebuilds W(0) of each seed: its <w_j, v_l> / ||w_j|| equal the alignment the run itself
+    saved at step 0 (float32 weights, so 1e-6)."""
+    race = initial_race(SEEDS, d=REGIME["d"], m=2, alpha_1=REGIME["alpha_1"], alpha_2=REGIME["alpha_2"])
+    saved = np.asarray(runs[True].alignment)[:, 0]  # [seed, m, 2] at t = 0
+    assert float(np.asarray(runs[True].t)[0]) == 0.0
+    np.testing.assert_allclose(race.overlap / race.norm[..., None], saved, atol=1e-6)
+    s = REGIME["alpha_1"] ** 1.5, REGIME["alpha_2"] ** 1.5
+    np.testing.assert_allclose(race.s, np.array(s) * np.abs(race.overlap) / race.norm[..., None] ** 1.5, rtol=1e-12)
+    leader = race.s[..., 0].argmax(-1)
+    np.testing.assert_array_equal(race.leader, leader)
+    np.testing.assert_allclose(race.lead, race.s[..., 0].max(-1) / race.s[..., 0].min(-1), rtol=1e-12)  # m = 2
+
+
+def test_with_e_frozen_each_neuron_learns_the_feature_it_leads_the_race_to(runs):
+    """With E = I the loss separates by neuron, so each neuron learns the feature with the larger
+    s_jl = alpha_l^1.5 |<w_j, v_l>| / ||w_j||^1.5 (the derived race of _race.py: tau_jl ~ s_jl^-4). On the
+    six seeds every neuron that learned a feature (9 or 10 of 12: seed 1 learns nothing, and seed 5's first
+    neuron, whose v2 overlap wins the race although alpha_2 = alpha_1 / 2, reaches v2 just before or just after
+    the 4000th step depending on the build's float32 rounding) learned that one. Over 64 seeds
+    (examples/prediction_head_conditioned.py) 37 of the 42 runs in which both neurons favour v1 collapse onto v1."""
+    race = initial_race(SEEDS, d=REGIME["d"], m=2, alpha_1=REGIME["alpha_1"], alpha_2=REGIME["alpha_2"])
+    learned = features_learned(runs[False])  # [seed, m]: 0 none, 1 v1, 2 v2
+    favoured = race.s.argmax(-1) + 1
+    assert int((learned > 0).sum()) >= 9
+    np.testing.assert_array_equal(learned[learned > 0], favoured[learned > 0])
+    assert not race.all_prefer_v1[5] and favoured[5].tolist() == [2, 1] and learned[5, 1] == 1
+
+
+@pytest.mark.parametrize("change, kind, name", [
+    (dict(seed=True), TypeError, "seed"), (dict(seed=-1), ValueError, "seed"), (dict(seed=[0, 0.5]), ValueError, "seed"),
+    (dict(d=3), ValueError, "d"), (dict(m=0), ValueError, "m"), (dict(alpha_2=5.0), ValueError, "alpha_2"),
+    (dict(alpha_1=0.0), ValueError, "alpha_1"), (dict(alpha_1=[4.0, 5.0]), ValueError, "alpha_1"),
+])
+def test_initial_race_rejects_bad_inputs_naming_them(change, kind, name):
+    kwargs = {"seed": 0, "d": 32, "m": 2, "alpha_1": 4.0, "alpha_2": 2.0, **change}
+    with pytest.raises(kind, match=name):
+        initial_race(kwargs.pop("seed"), **kwargs)
