@@ -1,8 +1,8 @@
 """Bad inputs through every public analytic companion: one registry, a clear error each time.
 
-:data:`REGISTRY` lists every public analytic companion function of five families, 116 in all:
+:data:`REGISTRY` lists every public analytic companion function of five families, 117 in all:
 ``ssl_odes.byol`` (26), ``ssl_odes.simsiam`` (18), ``ssl_odes.dual_networks`` (41: the EMA system
-and the rest of 000), ``ssl_odes.contrastive`` (24) and ``ssl_odes.prediction_head`` (7), with
+and the rest of 000), ``ssl_odes.contrastive`` (24) and ``ssl_odes.prediction_head`` (8), with
 valid keyword arguments and, for each argument, the kind of value it takes. From the kind come
 the bad values: booleans, strings, ``None`` and complex numbers (a ``TypeError``), NaN,
 infinities, empty arrays, non-broadcastable or wrong shapes, non-symmetric / non-PSD matrices,
@@ -11,8 +11,8 @@ and out-of-range values (a ``ValueError``). Each must raise the expected type wi
 From the valid arguments (and a few valid variants) no call may return NaN or inf, except the
 documented "NaN where it does not exist" of the fixed-point functions.
 
-That is 4453 bad inputs: 1104 for ``byol``, 751 for ``simsiam``, 1508 for ``dual_networks`` (207
-of them for EMA), 888 for ``contrastive`` and 202 for ``prediction_head``. The public functions that
+That is 4501 bad inputs: 1104 for ``byol``, 751 for ``simsiam``, 1508 for ``dual_networks`` (207
+of them for EMA), 888 for ``contrastive`` and 250 for ``prediction_head``. The public functions that
 are not companions (pure-JAX building blocks evaluated on traced states inside a field or a training
 step, readers of a finished trajectory, network-training experiments) are listed in
 :data:`NOT_FUZZED` with a reason each; the coverage test fails on a public function that has
@@ -391,6 +391,9 @@ REGISTRY += [
     Case("prediction_head", _head.features, dict(d=4), dict(d=Arg("int", (1,)))),
     Case("prediction_head", _head.init_weights, dict(key=KEY, d=4, m=2), dict(d=Arg("int", (0,)), m=Arg("int", (0,)))),
     Case("prediction_head", _head.offdiagonal_mask, dict(m=2), dict(m=Arg("int", (0,)))),
+    Case("prediction_head", _head.initial_race, dict(seed=0, d=8, m=2, alpha_1=4.0, alpha_2=2.0),
+         dict(seed=Arg("int", (-1,)), d=Arg("int", (3,)), m=Arg("int", (0,)), alpha_1=POS_S,
+              alpha_2=Arg("scalar", (0.0, 5.0))), variants=(dict(seed=[0, 1, 2], d=8, m=3, alpha_1=4.0, alpha_2=4.0),)),
 ]
 
 #: Public functions of the newer families that are not fuzzed here, each with its reason (the

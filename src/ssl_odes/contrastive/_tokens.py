@@ -51,6 +51,17 @@ their loss is invariant under flipping the sign of a filter ``w_km`` together wi
 ``+u_a`` or ``-u_a`` with equal odds; at ``-u_a`` it scores ``-1`` signed and ``+1`` in the
 paper's score. ReLU breaks that symmetry.
 
+*Fig 9's low ``chi_-`` needs BatchNorm.* Without BatchNorm a ReLU network's ``chi_-`` does not
+move from its value at initialisation (``(beta, P) = (2, 3)``, 5000 steps, lr 0.01, 3 seeds:
+0.281 +- 0.005 at initialisation, 0.281 +- 0.013 trained; 0.233 after 20000 steps): a wildcard
+token is as likely in the other view as in another sample, so Eq 12 gives a pure-noise direction
+almost no drive, weight decay shrinks each filter as a whole, and a filter's best cosine with a
+noise token keeps its initial value. With Def 5's BatchNorm (``batchnorm=True``, mean
+back-propagated, variance not) it falls to 0.088 +- 0.015 (0.077 with the authors' README
+settings, lr 0.02 and 50 outputs), and to 0.02-0.07 in every cell measured. The authors' code has
+BatchNorm on by default (``use_bn: true`` in ``config/bn_gen.yaml``); the paper does not say
+which Fig 9 used.
+
 *Which candidate set.* ``candidate_set="drawn"`` (default) is the paper's ``R_k^g``: the ``P``
 tokens drawn for RF ``k``. With ``G = 40`` generators each RF is fixed by about 20 of them, so at
 ``P = 10`` about ``0.9^20 = 12%`` of the drawn candidates are never placed by any generator: they
