@@ -187,7 +187,8 @@ def plot(table, lr, steps):
         if row == 0:
             ax.legend(fontsize=6)
     fig.suptitle(f"001 Sec 5 token generators: G=40, K=10, d=20, 5 fixed RFs; SGD lr {lr}, {steps} steps, "
-                 "batch 128; mean +- s.d. over 3 seeds; the authors' matching score (|cos| for linear only)",
+                 "batch 128; mean +- s.d. over 3 seeds\nFig 4 / 9 columns: the authors' matching score (|cos| for linear only; "
+                 "Eq 16's signed score for linear in light blue); Table 1 column: signed",
                  fontsize=10)
     fig.tight_layout()
     path = os.path.join(FIGURES, "contrastive_tokens_fig4.png")
