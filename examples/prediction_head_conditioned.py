@@ -27,7 +27,7 @@ Regime: that of examples/prediction_head_phases.py and tests/test_prediction_hea
 d = 32, P = 8, P0 = 3, alpha_1 = 4, alpha_2 = 2, sigma = 1, N = 256, eta = eta_E = 0.02, 4000
 steps, float32, n_eval = 1024; seeds 0 .. SEEDS-1, head trained and ``E = I``.
 
-    python examples/prediction_head_conditioned.py [SEEDS] [STEPS]   # default 64 seeds, 4000 steps
+    python examples/prediction_head_conditioned.py [SEEDS] [STEPS] [ETA_E]   # default 64 seeds, 4000 steps, 0.02
 
 Writes examples/figures/prediction_head_conditioned.{png,json}: the lead ``q`` against the
 outcome with the head and frozen, and the table of outcomes per class of initialisation.
@@ -56,9 +56,10 @@ Q_MIN = 1.3
 OUT = Path(__file__).parent / "figures" / "prediction_head_conditioned.png"
 
 
-def out_path(steps: int) -> Path:
-    """The PNG (and, beside it, the JSON) of a run of ``steps`` steps."""
-    return OUT if steps == STEPS else OUT.with_name(f"{OUT.stem}_{steps}.png")
+def out_path(steps: int, eta_E: float = REGIME["eta_E"]) -> Path:
+    """The PNG (and, beside it, the JSON) of a run of ``steps`` steps at head rate ``eta_E``."""
+    tag = ("" if steps == STEPS else f"_{steps}") + ("" if eta_E == REGIME["eta_E"] else f"_etaE{eta_E:g}")
+    return OUT.with_name(f"{OUT.stem}{tag}.png")
 
 
 def _cpu() -> float:
@@ -70,13 +71,14 @@ def label(diverse: np.ndarray, collapsed: np.ndarray) -> np.ndarray:
     return np.where(diverse, "diverse", np.where(collapsed, "collapsed", "stalled"))
 
 
-def main(num_seeds: int = SEEDS, steps: int = STEPS) -> Path:
+def main(num_seeds: int = SEEDS, steps: int = STEPS, eta_E: float = REGIME["eta_E"]) -> Path:
     seeds = np.arange(num_seeds)
     race = initial_race(seeds, d=REGIME["d"], m=2, alpha_1=REGIME["alpha_1"], alpha_2=REGIME["alpha_2"])
     start = _cpu()
     runs = {}
     for head in (True, False):
-        r = simulate_prediction_head(**REGIME, seed=seeds, steps=steps, save_every=steps, train_head=head)
+        r = simulate_prediction_head(**{**REGIME, "eta_E": eta_E}, seed=seeds, steps=steps, save_every=steps,
+                                     train_head=head)
         al = np.abs(np.asarray(r.alignment)[:, -1])
         runs[head] = (label(*outcome(al)), np.abs(np.asarray(r.corr)[:, -1]))
     cpu = _cpu() - start
@@ -96,12 +98,12 @@ def main(num_seeds: int = SEEDS, steps: int = STEPS) -> Path:
         table[name] = row
         print(f"{name}: {row}")
     print(f"CPU {cpu:.0f} s for {2 * num_seeds} runs of {steps} steps")
-    result = {"regime": {**REGIME, "steps": steps}, "q_min": Q_MIN, "cpu_s": round(cpu, 1), "table": table,
+    result = {"regime": {**REGIME, "eta_E": eta_E, "steps": steps}, "q_min": Q_MIN, "cpu_s": round(cpu, 1), "table": table,
               "per_seed": [{"seed": int(s), "lead": round(float(lead[i]), 3), "both_prefer_v1": bool(both_v1[i]),
                             "head": str(runs[True][0][i]), "frozen": str(runs[False][0][i]),
                             "corr_head": round(float(runs[True][1][i]), 4),
                             "corr_frozen": round(float(runs[False][1][i]), 4)} for i, s in enumerate(seeds)]}
-    out = out_path(steps)
+    out = out_path(steps, eta_E)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1))
 
@@ -121,7 +123,7 @@ def main(num_seeds: int = SEEDS, steps: int = STEPS) -> Path:
         ax.set_title(("head trained" if head else "E frozen at I") + f": final |Corr(f1, f2)|, {num_seeds} seeds")
     axes[0].set_ylabel("final |Corr(f1, f2)|")
     axes[1].legend(fontsize=7, loc="center right")
-    fig.suptitle(f"004, d = 32, alpha_2/alpha_1 = 0.5, {steps} steps: outcome against the initial lead "
+    fig.suptitle(f"004, d = 32, alpha_2/alpha_1 = 0.5, {steps} steps, eta_E/eta = {eta_E / REGIME['eta']:g}: outcome against the initial lead "
                  f"(dashed: q = {Q_MIN})")
     fig.savefig(out, dpi=110)
     print(f"saved {out}")
@@ -129,4 +131,4 @@ def main(num_seeds: int = SEEDS, steps: int = STEPS) -> Path:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    main(*(int(a) for a in sys.argv[1:3]), *(float(a) for a in sys.argv[3:4]))
