@@ -12,7 +12,7 @@ the root z0 and the output nodes, and the level below it (the top hidden layer) 
 ``--authors`` switches to what the authors' code runs: loss -sigmoid((N - P)/tau) at tau 0.01,
 signed polarities, normalisation eps 1e-4 (each can also be set alone). The defaults are the
 paper's 20 epochs x 64000 samples and 3 seeds; the script prints the CPU time (all six
-configurations: 186 s for 3 seeds, 1038 s for 20, on the 2-core VM). Runs of one shape share one
+configurations: 186 s for 3 seeds, 937-1038 s for 20, on the 2-core VM). Runs of one shape share one
 compile, so many seeds are cheap.
 
     python examples/dual_hltm_table3.py [output.png] [epochs] [samples_per_epoch]
