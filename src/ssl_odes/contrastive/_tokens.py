@@ -58,7 +58,7 @@ token is as likely in the other view as in another sample, so Eq 12 gives a pure
 almost no drive, weight decay shrinks each filter as a whole, and a filter's best cosine with a
 noise token keeps its initial value. With Def 5's BatchNorm (``batchnorm=True``, mean
 back-propagated, variance not) it falls to 0.088 +- 0.015 (0.077 with the authors' README
-settings, lr 0.02 and 50 outputs), and to 0.02-0.07 in every cell measured. The authors' code has
+settings, lr 0.02 and 50 outputs), and to 0.02-0.12 in the seven cells measured at ``zeta = 1``. The authors' code has
 BatchNorm on by default (``use_bn: true`` in ``config/bn_gen.yaml``); the paper does not say
 which Fig 9 used.
 
