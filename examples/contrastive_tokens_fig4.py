@@ -82,6 +82,10 @@ def cell_configs(beta: int, P: int, lr: float, steps: int, quadratic_over_t: boo
     for mean_grad, var_grad in BN_VARIANTS:
         configs[f"relu/infonce/zeta10/bn_mean{int(mean_grad)}_var{int(var_grad)}"] = TokenConfig(
             activation="relu", zeta=10.0, batchnorm=True, bn_mean_grad=mean_grad, bn_var_grad=var_grad, **base)
+        # the same with BatchNorm's statistics per view (the authors' code calls the network once per view)
+        configs[f"relu/infonce/zeta10/bn_mean{int(mean_grad)}_var{int(var_grad)}/per_view"] = TokenConfig(
+            activation="relu", zeta=10.0, batchnorm=True, bn_mean_grad=mean_grad, bn_var_grad=var_grad,
+            bn_per_view=True, **base)
     return configs
 
 

@@ -85,6 +85,20 @@ def test_matching_scores_are_one_for_filters_on_the_candidates():
     np.testing.assert_allclose(chi_minus, 0.0, atol=1e-6)
 
 
+def test_per_view_batchnorm_equals_the_network_applied_to_each_view_alone():
+    """bn_per_view: BatchNorm's statistics over each view's N rows, as in the authors' code (model(x1), model(x2)):
+    the network on [x1; x2] with per_view=1 equals the pooled network applied to x1 and to x2 separately, and
+    differs from the pooled network on [x1; x2] (float32, 1e-5)."""
+    net = TokenNetwork(num_fields=2, filters=3, output_dim=4)
+    x = jax.random.normal(jax.random.PRNGKey(0), (16, 2, 5))
+    params = net.init(jax.random.PRNGKey(1), x, 1, 1.0, 1.0, 0.0)
+    per_view = net.apply(params, x, 1, 1.0, 1.0, 0.0, 1.0)
+    separate = jnp.concatenate([net.apply(params, x[:8], 1, 1.0, 1.0, 0.0), net.apply(params, x[8:], 1, 1.0, 1.0, 0.0)])
+    np.testing.assert_allclose(per_view, separate, rtol=1e-5, atol=1e-6)
+    assert float(jnp.abs(per_view - net.apply(params, x, 1, 1.0, 1.0, 0.0)).max()) > 1e-3
+    np.testing.assert_allclose(net.apply(params, x, 1, 0.0, 1.0, 0.0, 1.0), net.apply(params, x, 1, 0.0, 1.0, 0.0))  # no BN
+
+
 def test_batchnorm_variants_share_the_forward_pass_and_differ_in_gradient():
     """App. E.2: the four BatchNorm variants have the same output; stop-gradient on sigma changes the gradient."""
     net = TokenNetwork(num_fields=2, filters=3, output_dim=4)
@@ -194,6 +208,8 @@ def test_matching_scores_reject_bad_arguments():
         TokenConfig(score="abs")
     with pytest.raises(TypeError, match="quadratic_over_temperature"):
         TokenConfig(quadratic_over_temperature=1)
+    with pytest.raises(TypeError, match="bn_per_view"):
+        TokenConfig(bn_per_view=1)
 
 
 def test_experiment_reports_both_scores_and_they_agree_except_for_linear_sign_flips():

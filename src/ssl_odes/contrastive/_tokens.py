@@ -14,7 +14,8 @@ rest", the same split with the halves swapped).
 **Network** (Sec 5). Per RF a bias-free ``d -> M`` layer with ``M = beta P`` filters ``w_km``,
 the activation (linear, ReLU, LeakyReLU with slope 0.05, quadratic ``x^2``), optionally BatchNorm
 over all ``K M`` units with batch statistics over the ``2N`` views (Eqs 164-165, no affine, eps
-1e-5), then a bias-free output layer ``KM -> output_dim`` and L2 normalisation. BatchNorm's four
+1e-5; ``bn_per_view=True`` takes them per view, as the authors' code does), then a bias-free
+output layer ``KM -> output_dim`` and L2 normalisation. BatchNorm's four
 gradient variants (App. E.2, Table 1) are ``bn_mean_grad`` / ``bn_var_grad``: whether the
 gradient flows through the batch mean ``mu_k`` / the batch standard deviation ``sigma_k`` (the
 forward pass is the same; ``stop_gradient`` on the other). Def. 5's mean-backprop BatchNorm is
@@ -119,7 +120,9 @@ class TokenConfig:
     weight decay 5e-3, 5000 steps of batch 128. ``output_dim`` (not given in the paper) is 20.
     ``score`` picks which matching score :class:`TokenResult` reports as ``chi_plus`` /
     ``chi_minus`` (both are always computed); ``quadratic_over_temperature`` divides the quadratic
-    loss by ``temperature`` as the authors' code does (module docstring).
+    loss by ``temperature`` as the authors' code does (module docstring); ``bn_per_view`` takes
+    BatchNorm's batch statistics over each view's ``N`` rows (the authors' code) instead of over the
+    ``2N`` views together (the default, Eqs 164-165).
     Validated at construction: a bad value raises ValueError / TypeError naming the field.
     """
 
@@ -145,6 +148,7 @@ class TokenConfig:
     candidate_set: str = "drawn"
     score: str = "signed"
     quadratic_over_temperature: bool = False
+    bn_per_view: bool = False
 
     def __post_init__(self):
         validate("num_fields", self.num_fields, Integer(1))
@@ -168,6 +172,7 @@ class TokenConfig:
         validate("candidate_set", self.candidate_set, Choice(TOKEN_CANDIDATE_SETS))
         validate("score", self.score, Choice(TOKEN_SCORES))
         validate("quadratic_over_temperature", self.quadratic_over_temperature, Flag())
+        validate("bn_per_view", self.bn_per_view, Flag())
 
     @property
     def filters(self) -> int:
@@ -276,7 +281,9 @@ class TokenNetwork(nn.Module):
     The variant is a call argument of traced numbers, so one compiled step serves every variant:
     ``act_id`` indexes :data:`TOKEN_ACTIVATIONS`; ``bn``, ``mean_grad``, ``var_grad`` are 0/1: with
     ``g = mean_grad`` the mean enters as ``g mu + (1 - g) stop_gradient(mu)`` (same value, gradient
-    ``g dmu``), likewise the standard deviation.
+    ``g dmu``), likewise the standard deviation. ``per_view`` (0/1): with 1 the statistics are
+    taken over each half of the batch (the first and the second view, as the authors' code, which
+    calls the network once per view), with 0 over all its rows (the ``2N`` views together).
     """
 
     num_fields: int
@@ -286,12 +293,22 @@ class TokenNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, act_id: jax.Array, bn: jax.Array, mean_grad: jax.Array,
-                 var_grad: jax.Array) -> jax.Array:
+                 var_grad: jax.Array, per_view: Any = 0.0) -> jax.Array:
         d = x.shape[-1]
         W = self.param("W", _torch_linear_init(d), (self.num_fields, self.filters, d))
         f1 = _activate(jnp.einsum("bkd,kmd->bkm", x, W), act_id, self.leaky_slope).reshape(x.shape[0], -1)
-        mu = jnp.mean(f1, axis=0)
-        sigma = jnp.sqrt(jnp.mean((f1 - mu) ** 2, axis=0) + 1e-5)
+        mu_all = jnp.mean(f1, axis=0)
+        sigma_all = jnp.sqrt(jnp.mean((f1 - mu_all) ** 2, axis=0) + 1e-5)
+        if x.shape[0] % 2 == 0:  # per-view statistics: each half of the rows on its own
+            halves = f1.reshape(2, x.shape[0] // 2, -1)
+            mu_half = jnp.mean(halves, axis=1, keepdims=True)
+            sigma_half = jnp.sqrt(jnp.mean((halves - mu_half) ** 2, axis=1, keepdims=True) + 1e-5)
+            mu_view = jnp.broadcast_to(mu_half, halves.shape).reshape(f1.shape)
+            sigma_view = jnp.broadcast_to(sigma_half, halves.shape).reshape(f1.shape)
+            mu = jnp.where(per_view > 0, mu_view, mu_all)
+            sigma = jnp.where(per_view > 0, sigma_view, sigma_all)
+        else:
+            mu, sigma = mu_all, sigma_all
         mu = mean_grad * mu + (1.0 - mean_grad) * jax.lax.stop_gradient(mu)
         sigma = var_grad * sigma + (1.0 - var_grad) * jax.lax.stop_gradient(sigma)
         f1 = jnp.where(bn > 0, (f1 - mu) / sigma, f1)
@@ -419,7 +436,7 @@ def matching_scores(W: jax.Array, data: dict[str, jax.Array], candidate_set: str
 
 #: The fields of :class:`TokenConfig` that are traced numbers of one compiled run (the rest fix its shape).
 _VARIANT_FIELDS = ("activation", "loss", "zeta", "batchnorm", "bn_mean_grad", "bn_var_grad", "candidate_set", "score",
-                   "quadratic_over_temperature")
+                   "quadratic_over_temperature", "bn_per_view")
 
 
 def _static_part(config: TokenConfig) -> TokenConfig:
@@ -430,18 +447,20 @@ def _static_part(config: TokenConfig) -> TokenConfig:
 def _compiled_runs(config: TokenConfig):
     """One jitted function of a flat batch of runs sharing ``config``'s shapes.
 
-    ``(keys [R], data [R, ...], variant [R, 7]) -> (chi [R, 2, 2, K], loss [R])``: ``vmap`` over
+    ``(keys [R], data [R, ...], variant [R, 8]) -> (chi [R, 2, 2, K], loss [R])``: ``vmap`` over
     runs of a ``lax.scan`` over the SGD steps; ``chi[r, s, 0]`` is ``chi_+`` and ``chi[r, s, 1]``
     ``chi_-`` in the score ``TOKEN_SCORES[s]`` (both from the final weights). ``variant`` columns:
     activation index, loss index (0 InfoNCE, 1 quadratic), bn, bn_mean_grad, bn_var_grad,
-    candidate set (0 drawn, 1 used), quadratic loss divided by the temperature (0/1). (``score``
+    candidate set (0 drawn, 1 used), quadratic loss divided by the temperature (0/1), BatchNorm
+    statistics per view (0/1). (``score``
     is not a column: both are returned and :func:`token_sweep` picks.)
     """
     network = TokenNetwork(num_fields=config.num_fields, filters=config.filters, output_dim=config.output_dim)
     optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay), optax.sgd(config.lr, config.momentum))
 
     def loss_fn(params, x1, x2, variant):
-        out = network.apply(params, jnp.concatenate([x1, x2], axis=0), variant[0].astype(jnp.int32), *variant[2:5])
+        out = network.apply(params, jnp.concatenate([x1, x2], axis=0), variant[0].astype(jnp.int32), *variant[2:5],
+                            variant[7])
         z1, z2 = out[: x1.shape[0]], out[x1.shape[0]:]
         quadratic = quadratic_contrastive_loss(z1, z2) / jnp.where(variant[6] > 0, config.temperature, 1.0)
         return jnp.where(variant[1] > 0, quadratic, nt_xent(z1, z2, temperature=config.temperature))
@@ -473,7 +492,7 @@ def _compiled_runs(config: TokenConfig):
 def _variant_row(config: TokenConfig) -> list[float]:
     return [TOKEN_ACTIVATIONS.index(config.activation), TOKEN_LOSSES.index(config.loss), float(config.batchnorm),
             float(config.bn_mean_grad), float(config.bn_var_grad), float(config.candidate_set == "used"),
-            float(config.quadratic_over_temperature)]
+            float(config.quadratic_over_temperature), float(config.bn_per_view)]
 
 
 def _seeds(seeds: Any) -> tuple[int, ...]:
