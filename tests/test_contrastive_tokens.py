@@ -99,6 +99,22 @@ def test_per_view_batchnorm_equals_the_network_applied_to_each_view_alone():
     np.testing.assert_allclose(net.apply(params, x, 1, 0.0, 1.0, 0.0, 1.0), net.apply(params, x, 1, 0.0, 1.0, 0.0))  # no BN
 
 
+def test_the_authors_one_way_infonce_against_a_hand_computation():
+    """loss="infonce_view1" (bn_gen.py): row i has logits z1_i.z1_j (j != i) and z1_i.z2_i on the diagonal, over T,
+    cross-entropy with label i. Two samples on the unit circle, written out by hand."""
+    from ssl_odes.contrastive._tokens import _one_way_infonce
+
+    z1 = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    z2 = jnp.array([[0.6, 0.8], [0.8, 0.6]])
+    T = 0.5
+    # row 0: diagonal z1_0.z2_0 = 0.6, off-diagonal z1_0.z1_1 = 0; row 1: diagonal 0.6, off-diagonal 0
+    expected = -np.log(np.exp(0.6 / T) / (np.exp(0.6 / T) + np.exp(0.0 / T)))
+    np.testing.assert_allclose(float(_one_way_infonce(z1, z2, T)), expected, rtol=1e-6)
+    tiny = dict(P=2, beta=1, steps=3, num_generators=4, num_fields=2, num_tokens=4, fixed_fields=1, batch_size=8)
+    (run,) = token_sweep([TokenConfig(loss="infonce_view1", **tiny)], seeds=[0])
+    assert np.isfinite(run.final_loss).all() and run.final_loss[0] > 0
+
+
 def test_batchnorm_variants_share_the_forward_pass_and_differ_in_gradient():
     """App. E.2: the four BatchNorm variants have the same output; stop-gradient on sigma changes the gradient."""
     net = TokenNetwork(num_fields=2, filters=3, output_dim=4)

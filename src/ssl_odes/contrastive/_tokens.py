@@ -22,7 +22,9 @@ forward pass is the same; ``stop_gradient`` on the other). Def. 5's mean-backpro
 ``bn_mean_grad=True, bn_var_grad=False``.
 
 **Losses.** InfoNCE with temperature 0.1: SimCLR's NT-Xent over the ``2N`` views
-(:func:`ssl_odes.empirical.methods.nt_xent`, Eq 1 with ``epsilon = 1``); and the quadratic loss
+(:func:`ssl_odes.empirical.methods.nt_xent`, Eq 1 with ``epsilon = 1``); ``"infonce_view1"``, the
+authors' one-directional InfoNCE (logits ``z1_i . z1_j`` for ``j != i`` and ``z1_i . z2_i`` on the
+diagonal, cross-entropy with label ``i``: negatives from view 1 only); and the quadratic loss
 (``alpha_ij`` constant): :func:`quadratic_contrastive_loss`, ``mean_i d_i^2 - mean_{i != j}
 d_ij^2`` with ``d^2 = ||f - f'||^2 / 2`` on the normalised outputs (the negative of the energy
 ``1/2 tr C_1[f]`` up to the factor of Eq 3). The paper's text does not scale it; the authors' code
@@ -95,7 +97,7 @@ __all__ = ["TokenConfig", "TokenResult", "TokenNetwork", "token_experiment", "to
 #: Activations of the Sec 5 experiment (``"quadratic"`` is ``h(x) = x^2``).
 TOKEN_ACTIVATIONS = ("linear", "relu", "leaky_relu", "quadratic")
 #: Losses of the Sec 5 experiment.
-TOKEN_LOSSES = ("infonce", "quadratic")
+TOKEN_LOSSES = ("infonce", "quadratic", "infonce_view1")
 #: Matching scores: ``"signed"`` (Eq 16 as printed) or ``"paper"`` (``|cos|`` for the linear activation only,
 #: as the authors' code computes them; :func:`matching_scores`).
 TOKEN_SCORES = ("signed", "paper")
@@ -316,6 +318,14 @@ class TokenNetwork(nn.Module):
         return f2 / jnp.sqrt(jnp.maximum(jnp.sum(f2 * f2, axis=-1, keepdims=True), 1e-12))
 
 
+def _one_way_infonce(z1: jax.Array, z2: jax.Array, temperature: float) -> jax.Array:
+    """The authors' InfoNCE (``bn_gen.py``): logits ``z1_i . z1_j`` for ``j != i`` and ``z1_i . z2_i`` on the
+    diagonal, over the temperature, cross-entropy with label ``i``; negatives from view 1 only, one direction."""
+    logits = z1 @ z1.T
+    logits = jnp.where(jnp.eye(z1.shape[0], dtype=bool), jnp.sum(z1 * z2, axis=-1)[:, None], logits) / temperature
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, jnp.arange(z1.shape[0])))
+
+
 def quadratic_contrastive_loss(z1: jax.Array, z2: jax.Array) -> jax.Array:
     """The quadratic contrastive loss (constant ``alpha``): ``mean_i d_i^2 - mean_{i != j} d_ij^2``.
 
@@ -450,7 +460,7 @@ def _compiled_runs(config: TokenConfig):
     ``(keys [R], data [R, ...], variant [R, 8]) -> (chi [R, 2, 2, K], loss [R])``: ``vmap`` over
     runs of a ``lax.scan`` over the SGD steps; ``chi[r, s, 0]`` is ``chi_+`` and ``chi[r, s, 1]``
     ``chi_-`` in the score ``TOKEN_SCORES[s]`` (both from the final weights). ``variant`` columns:
-    activation index, loss index (0 InfoNCE, 1 quadratic), bn, bn_mean_grad, bn_var_grad,
+    activation index, loss index (0 InfoNCE, 1 quadratic, 2 the authors' one-way InfoNCE), bn, bn_mean_grad, bn_var_grad,
     candidate set (0 drawn, 1 used), quadratic loss divided by the temperature (0/1), BatchNorm
     statistics per view (0/1). (``score``
     is not a column: both are returned and :func:`token_sweep` picks.)
@@ -463,7 +473,9 @@ def _compiled_runs(config: TokenConfig):
                             variant[7])
         z1, z2 = out[: x1.shape[0]], out[x1.shape[0]:]
         quadratic = quadratic_contrastive_loss(z1, z2) / jnp.where(variant[6] > 0, config.temperature, 1.0)
-        return jnp.where(variant[1] > 0, quadratic, nt_xent(z1, z2, temperature=config.temperature))
+        one_way = _one_way_infonce(z1, z2, config.temperature)
+        return jnp.where(variant[1] == 1, quadratic,
+                         jnp.where(variant[1] == 2, one_way, nt_xent(z1, z2, temperature=config.temperature)))
 
     def one_run(key, data, variant):
         k_init, k_steps = jax.random.split(key)
@@ -575,7 +587,8 @@ def token_experiment(
         P: candidate tokens per RF, ``1 <= P <= num_tokens``.
         beta: over-parameterisation, ``M = beta P`` filters per RF (integer ``>= 1``).
         activation: ``"linear"``, ``"relu"``, ``"leaky_relu"`` (slope 0.05) or ``"quadratic"``.
-        loss: ``"infonce"`` (temperature 0.1) or ``"quadratic"``.
+        loss: ``"infonce"`` (temperature 0.1), ``"quadratic"``, or ``"infonce_view1"`` (the authors'
+            InfoNCE: negatives from the first view only, one direction).
         seeds: integer seeds (one run each).
         **settings: any other field of :class:`TokenConfig`: ``num_generators`` (40),
             ``num_fields`` (10), ``num_tokens`` (20), ``fixed_fields`` (5), ``zeta`` (1),
