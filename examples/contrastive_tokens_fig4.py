@@ -17,8 +17,10 @@ existed lack the latter. The figure's first columns use the authors' score (for 
 equal), with Eq 16's signed score for linear InfoNCE in light blue; the BatchNorm column and the
 table use the signed score. ``relu/infonce/zeta1/bn_mean1_var0`` is ReLU with Def 5's BatchNorm at
 zeta = 1 (green): Fig 9's low chi_- needs it (without BatchNorm ReLU's chi_- stays at its
-initialisation value, about 0.28 at beta = 2, P = 3). ``--quadratic-over-t`` adds linear and ReLU with the quadratic loss divided by the
-temperature, as the authors' code does (``{act}/quadratic_over_T/zeta1``). The figure is
+initialisation value, about 0.28 at beta = 2, P = 3). ``.../per_view`` repeats the four zeta = 10
+BatchNorm variants with the statistics taken per view (``bn_per_view``, as the authors' code); the
+table does not use them. ``--quadratic-over-t`` adds linear and ReLU with the quadratic loss
+divided by the temperature, as the authors' code does (``{act}/quadratic_over_T/zeta1``). The figure is
 ``examples/figures/contrastive_tokens_fig4.png``; the BatchNorm table (beside the paper's Table 1)
 is printed and written to ``examples/figures/contrastive_tokens_table1.md``.
 

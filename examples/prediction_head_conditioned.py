@@ -6,22 +6,21 @@ over seeds, not a law per seed, and that the outcome is set by the initial overl
 has larger v1") needs a *leader*: one neuron ahead on v1 by enough that it learns v1 while the
 other has not. This script states that event before training and scores the runs by it.
 
-The race (derived from Sec 5, not printed in the paper): BatchNorm makes the loss scale-free in
-``w_j``, and the feature part of ``Cov(f_j(X1), f_j(X2))`` goes as ``alpha_l^6 <w_j, v_l>^6``, so
-``b_hat = <w_j, v_l> / ||w_j||`` grows as ``d b_hat / dt ~ alpha_l^6 b_hat^5 / ||w_j||^2`` and
-blows up at ``tau_jl ~ ||w_j||^2 / (alpha_l^6 b_hat_jl^4)``. So neuron ``j`` reaches feature ``l``
-first where ``s_jl = alpha_l^{3/2} |b_jl| / ||w_j||^{3/2}`` is largest (``tau ~ s^-4``). Per
-seed, from ``W(0)`` alone:
+The race is :func:`ssl_odes.prediction_head.initial_race` (derived in ``_race.py``; not printed
+in the paper): ``s_jl = alpha_l^1.5 |<w_j, v_l>| / ||w_j||^1.5``, neuron ``j`` learns feature
+``l`` at ``tau_jl ~ s_jl^-4``. Per seed, from ``W(0)`` alone:
 
 * **leader** ``L = argmax_j s_j1``, follower ``F``; the lead ``q = s_L1 / s_F1``;
 * **both prefer v1**: ``s_j1 > s_j2`` for both neurons (else a neuron heads for v2 without any
   head: the run is diverse with ``E = I`` too, and says nothing about the head);
-* **leader event** (``q >= Q_MIN``): the leader learns v1 well before the follower
-  (``tau_F1 / tau_L1 = q^4``), the window in which the head substitutes ``E_21 f_1`` for ``f_2``.
+* **leader event** (``q >= Q_MIN``): the leader learns v1 ``q^4`` times sooner than the follower,
+  the window in which the head substitutes ``E_FL f_L`` for ``f_F``.
 
-Prediction for runs with both preferring v1: frozen ``E = I`` collapses (both on v1, Thm 4.3);
-with the head, the run is diverse when the leader event holds (Thm 4.1), and collapses when it
-does not (no leader to substitute). Runs can also stall (a neuron learns nothing in the budget).
+The paper's argument predicts, for runs with both preferring v1: ``E = I`` collapses (Thm 4.3);
+with the head the run is diverse under the leader event (Thm 4.1). Runs can also stall (a neuron
+learns nothing in the budget). What 64 seeds show (README, notes/issue-14.md): the first holds
+(37 of 42 collapse), the second does not per seed (with the leader event, 11 diverse, 13
+collapsed, 9 stalled of 33 after 16000 steps; at ``eta_E = 0.1 eta`` 24 of 33 collapse).
 
 Regime: that of examples/prediction_head_phases.py and tests/test_prediction_head_training.py:
 d = 32, P = 8, P0 = 3, alpha_1 = 4, alpha_2 = 2, sigma = 1, N = 256, eta = eta_E = 0.02, 4000
@@ -123,8 +122,8 @@ def main(num_seeds: int = SEEDS, steps: int = STEPS, eta_E: float = REGIME["eta_
         ax.set_title(("head trained" if head else "E frozen at I") + f": final |Corr(f1, f2)|, {num_seeds} seeds")
     axes[0].set_ylabel("final |Corr(f1, f2)|")
     axes[1].legend(fontsize=7, loc="center right")
-    fig.suptitle(f"004, d = 32, alpha_2/alpha_1 = 0.5, {steps} steps, eta_E/eta = {eta_E / REGIME['eta']:g}: outcome against the initial lead "
-                 f"(dashed: q = {Q_MIN})")
+    fig.suptitle(f"004, d = 32, alpha_2/alpha_1 = 0.5, {steps} steps, eta_E/eta = {eta_E / REGIME['eta']:g}: "
+                 f"outcome against the initial lead (dashed: q = {Q_MIN})")
     fig.savefig(out, dpi=110)
     print(f"saved {out}")
     return out

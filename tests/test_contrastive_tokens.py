@@ -97,6 +97,9 @@ def test_per_view_batchnorm_equals_the_network_applied_to_each_view_alone():
     np.testing.assert_allclose(per_view, separate, rtol=1e-5, atol=1e-6)
     assert float(jnp.abs(per_view - net.apply(params, x, 1, 1.0, 1.0, 0.0)).max()) > 1e-3
     np.testing.assert_allclose(net.apply(params, x, 1, 0.0, 1.0, 0.0, 1.0), net.apply(params, x, 1, 0.0, 1.0, 0.0))  # no BN
+    with pytest.raises(ValueError, match="even number of rows"):  # per view needs [x1; x2]; never a silent fallback
+        net.apply(params, x[:7], 1, 1.0, 1.0, 0.0, 1.0)
+    assert net.apply(params, x[:7], 1, 1.0, 1.0, 0.0).shape == (7, 4)  # pooled statistics take any batch
 
 
 def test_the_authors_one_way_infonce_against_a_hand_computation():

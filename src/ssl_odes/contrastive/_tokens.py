@@ -61,8 +61,8 @@ token is as likely in the other view as in another sample, so Eq 12 gives a pure
 almost no drive, weight decay shrinks each filter as a whole, and a filter's best cosine with a
 noise token keeps its initial value. With Def 5's BatchNorm (``batchnorm=True``, mean
 back-propagated, variance not) it falls to 0.088 +- 0.015 (0.077 with the authors' README
-settings, lr 0.02 and 50 outputs), and to 0.02-0.12 in the seven cells measured at ``zeta = 1``. The authors' code has
-BatchNorm on by default (``use_bn: true`` in ``config/bn_gen.yaml``); the paper does not say
+settings, lr 0.02 and 50 outputs), and to between -0.04 and 0.12 in each of the 11 cells measured
+at ``zeta = 1``. The authors' code has BatchNorm on by default (``use_bn: true`` in ``config/bn_gen.yaml``); the paper does not say
 which Fig 9 used.
 
 *Which candidate set.* ``candidate_set="drawn"`` (default) is the paper's ``R_k^g``: the ``P``
@@ -86,7 +86,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._core.params import Choice, Flag, Integer, Interval, validate
+from .._core.params import Choice, Flag, Integer, Interval, is_traced, validate
 from ..empirical.methods import nt_xent
 from ._activations import Activation
 
@@ -285,7 +285,9 @@ class TokenNetwork(nn.Module):
     ``g = mean_grad`` the mean enters as ``g mu + (1 - g) stop_gradient(mu)`` (same value, gradient
     ``g dmu``), likewise the standard deviation. ``per_view`` (0/1): with 1 the statistics are
     taken over each half of the batch (the first and the second view, as the authors' code, which
-    calls the network once per view), with 0 over all its rows (the ``2N`` views together).
+    calls the network once per view), with 0 over all its rows (the ``2N`` views together); the
+    rows must then be even in number, ``[x1; x2]`` (ValueError otherwise, unless ``per_view`` is
+    the number 0).
     """
 
     num_fields: int
@@ -301,7 +303,12 @@ class TokenNetwork(nn.Module):
         f1 = _activate(jnp.einsum("bkd,kmd->bkm", x, W), act_id, self.leaky_slope).reshape(x.shape[0], -1)
         mu_all = jnp.mean(f1, axis=0)
         sigma_all = jnp.sqrt(jnp.mean((f1 - mu_all) ** 2, axis=0) + 1e-5)
-        if x.shape[0] % 2 == 0:  # per-view statistics: each half of the rows on its own
+        if x.shape[0] % 2:
+            if is_traced(per_view) or float(per_view) > 0:
+                raise ValueError(f"per-view BatchNorm needs the two views stacked, an even number of rows; got "
+                                 f"x.shape={x.shape}")
+            mu, sigma = mu_all, sigma_all
+        else:  # per-view statistics: each half of the rows on its own
             halves = f1.reshape(2, x.shape[0] // 2, -1)
             mu_half = jnp.mean(halves, axis=1, keepdims=True)
             sigma_half = jnp.sqrt(jnp.mean((halves - mu_half) ** 2, axis=1, keepdims=True) + 1e-5)
@@ -309,8 +316,6 @@ class TokenNetwork(nn.Module):
             sigma_view = jnp.broadcast_to(sigma_half, halves.shape).reshape(f1.shape)
             mu = jnp.where(per_view > 0, mu_view, mu_all)
             sigma = jnp.where(per_view > 0, sigma_view, sigma_all)
-        else:
-            mu, sigma = mu_all, sigma_all
         mu = mean_grad * mu + (1.0 - mean_grad) * jax.lax.stop_gradient(mu)
         sigma = var_grad * sigma + (1.0 - var_grad) * jax.lax.stop_gradient(sigma)
         f1 = jnp.where(bn > 0, (f1 - mu) / sigma, f1)
@@ -460,10 +465,10 @@ def _compiled_runs(config: TokenConfig):
     ``(keys [R], data [R, ...], variant [R, 8]) -> (chi [R, 2, 2, K], loss [R])``: ``vmap`` over
     runs of a ``lax.scan`` over the SGD steps; ``chi[r, s, 0]`` is ``chi_+`` and ``chi[r, s, 1]``
     ``chi_-`` in the score ``TOKEN_SCORES[s]`` (both from the final weights). ``variant`` columns:
-    activation index, loss index (0 InfoNCE, 1 quadratic, 2 the authors' one-way InfoNCE), bn, bn_mean_grad, bn_var_grad,
-    candidate set (0 drawn, 1 used), quadratic loss divided by the temperature (0/1), BatchNorm
-    statistics per view (0/1). (``score``
-    is not a column: both are returned and :func:`token_sweep` picks.)
+    activation index, loss index (0 InfoNCE, 1 quadratic, 2 the authors' one-way InfoNCE), bn,
+    bn_mean_grad, bn_var_grad, candidate set (0 drawn, 1 used), quadratic loss divided by the
+    temperature (0/1), BatchNorm statistics per view (0/1). (``score`` is not a column: both are
+    returned and :func:`token_sweep` picks.)
     """
     network = TokenNetwork(num_fields=config.num_fields, filters=config.filters, output_dim=config.output_dim)
     optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay), optax.sgd(config.lr, config.momentum))
